@@ -1,0 +1,40 @@
+# psops: `make run` serves the demo, `make test` runs the suite. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench worker demo clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/psops migrate --noinput
+	$(BIN)/psops demo
+	$(BIN)/psops collectstatic --noinput --verbosity 0
+	@echo "Serving psops on http://127.0.0.1:$(PORT)/ (task worker running beside it; Ctrl-C stops both)"
+	@$(BIN)/psops db_worker --interval 5 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/psops runserver 127.0.0.1:$(PORT)
+
+worker: $(STAMP)
+	$(BIN)/psops db_worker
+
+demo: $(STAMP)
+	$(BIN)/psops migrate --noinput
+	$(BIN)/psops demo
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+clean:
+	rm -rf $(VENV) psops.sqlite3 var .pytest_cache

@@ -1,0 +1,84 @@
+"""Writing the timeline, the discussion thread and notifications. Called from inside other services' transactions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.mail import send_mail
+from django.db import models, transaction
+
+from psops.core.errors import ApplicationError
+
+from .models import Message, Notification, Thread, TimelineEvent
+
+MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
+
+
+def thread_for(root: models.Model, *, title: str | None = None) -> Thread:
+    """The engagement's one thread, created on first use."""
+    ct = ContentType.objects.get_for_model(root)
+    thread, _ = Thread.objects.get_or_create(root_type=ct, root_id=root.pk, defaults={"title": title or str(root)})
+    return thread
+
+
+def event_record(*, actor: Any, subject: models.Model, verb: str, message: str, thread: Thread | None = None,
+                 actor_label: str = "", data: dict | None = None) -> TimelineEvent:
+    """Append a timeline event. Call it inside the transaction of the change it records."""
+    user = actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None
+    return TimelineEvent.objects.create(
+        actor=user,
+        actor_label=actor_label or ("" if user else "system"),
+        verb=verb,
+        message=message[:500],
+        subject_type=ContentType.objects.get_for_model(subject),
+        subject_id=subject.pk,
+        thread=thread,
+        data=data or {},
+    )
+
+
+def notify(*, recipients: Iterable[Any], kind: str, text: str, subject: models.Model | None = None) -> None:
+    """In-app notification for each recipient, and an e-mail after the transaction commits."""
+    people = {u.pk: u for u in recipients if u is not None and getattr(u, "pk", None)}
+    if not people:
+        return
+    ct = ContentType.objects.get_for_model(subject) if subject is not None else None
+    Notification.objects.bulk_create(
+        Notification(recipient=u, kind=kind, text=text[:500], subject_type=ct,
+                     subject_id=subject.pk if subject is not None else None)
+        for u in people.values()
+    )
+    addresses = [u.email for u in people.values() if u.email]
+    if addresses:
+        transaction.on_commit(lambda: send_mail(f"[psops] {text[:80]}", text, None, addresses, fail_silently=True))
+
+
+def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Kind.COMMENT,
+                 subject: models.Model | None = None, parent: Message | None = None) -> Message:
+    """Post to the engagement's thread; every @username named is notified."""
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(code="empty-message", message="A message needs some text.", field="body")
+    if kind not in Message.Kind.values:
+        raise ApplicationError(code="invalid-kind", message=f"Unknown message kind '{kind}'.", field="kind")
+    if parent is not None and parent.thread_id != thread.pk:
+        raise ApplicationError(code="wrong-thread", message="A reply must stay in its thread.", field="parent")
+    names = set(MENTION.findall(body))
+    mentioned = list(get_user_model().objects.filter(username__in=names, is_active=True)) if names else []
+    with transaction.atomic():
+        msg = Message.objects.create(
+            thread=thread, author=user, kind=kind, body=body, parent=parent,
+            subject_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
+            subject_id=subject.pk if subject is not None else None,
+        )
+        if mentioned:
+            msg.mentions.set(mentioned)
+            notify(recipients=[m for m in mentioned if m.pk != user.pk], kind="mention",
+                   text=f"{user} mentioned you in '{thread.title}': {body[:200]}", subject=thread)
+        event_record(actor=user, subject=thread.root, verb=f"message.{kind}", thread=thread,
+                     message=f"{user} posted a {Message.Kind(kind).label.lower()}")
+    return msg

@@ -1,0 +1,84 @@
+"""Business-day arithmetic: weekends, the country's public holidays and the administrator's company holidays.
+
+Used by passive completion acceptance (5 business days, the day the notice was sent counting as day 1) and by the
+3-business-day service levels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import holidays as holidays_lib
+from django.conf import settings
+
+from .errors import ApplicationError
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(country: str, year: int) -> frozenset[dt.date]:
+    return frozenset(holidays_lib.country_holidays(country, years=year).keys())
+
+
+@dataclass
+class Calendar:
+    """A working calendar. Build it with `Calendar.current()` to include the administrator's holidays."""
+
+    country: str = "US"
+    extra: frozenset[dt.date] = field(default_factory=frozenset)
+
+    @classmethod
+    def current(cls) -> Calendar:
+        from .models import Holiday
+
+        return cls(
+            country=settings.PSOPS["HOLIDAY_COUNTRY"],
+            extra=frozenset(Holiday.objects.values_list("date", flat=True)),
+        )
+
+    def is_business_day(self, day: dt.date) -> bool:
+        if day.weekday() >= 5:
+            return False
+        if day in self.extra:
+            return False
+        return day not in _public_holidays(self.country, day.year)
+
+    def next_business_day(self, day: dt.date) -> dt.date:
+        """The first business day strictly after `day`."""
+        day += dt.timedelta(days=1)
+        while not self.is_business_day(day):
+            day += dt.timedelta(days=1)
+        return day
+
+    def nth_business_day(self, start: dt.date, n: int) -> dt.date:
+        """The n-th business day counting `start` as day 1 (or, if `start` is not a business day, the next one)."""
+        if n < 1:
+            raise ApplicationError(code="invalid-days", message="Count business days from 1.")
+        day = start if self.is_business_day(start) else self.next_business_day(start)
+        for _ in range(n - 1):
+            day = self.next_business_day(day)
+        return day
+
+    def business_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Business days after `start` up to and including `end` (0 when end <= start): the age of a waiting item."""
+        count = 0
+        day = start
+        while day < end:
+            day += dt.timedelta(days=1)
+            if self.is_business_day(day):
+                count += 1
+        return count
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localtime(moment).date()
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    """Midnight at the start of `day` in the business time zone, aware."""
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

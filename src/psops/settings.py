@@ -1,0 +1,119 @@
+"""Settings for psops. Everything that differs between machines comes from the environment."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BASE_DIR.parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("PSOPS_DEBUG", default=True)
+SECRET_KEY = env.str("PSOPS_SECRET_KEY", default="psops-development-only-secret-key-change-me-in-production")
+ALLOWED_HOSTS = env.list("PSOPS_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rules.apps.AutodiscoverRulesConfig",
+    "django_tasks",
+    "django_tasks_db",
+    "psops.core",
+    "psops.accounts",
+    "psops.activity",
+    "psops.crm",
+    "psops.estimating",
+    "psops.approvals",
+    "psops.sales",
+    "psops.delivery",
+    "psops.billing",
+    "psops.workflow",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "psops.urls"
+WSGI_APPLICATION = "psops.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{PROJECT_ROOT / 'psops.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A new connection per request cost six times as much as reusing one.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("PSOPS_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["TEST"] = {"NAME": env.str("PSOPS_SQLITE_TEST_NAME", default="") or None}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/admin/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("PSOPS_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = PROJECT_ROOT / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+EMAIL_BACKEND = env.str("PSOPS_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("PSOPS_FROM_EMAIL", default="psops@localhost")
+
+# Business rules that are configuration rather than data.
+PSOPS = {
+    # Country whose public holidays the business-day calendar starts from; the administrator adds company days.
+    "HOLIDAY_COUNTRY": env.str("PSOPS_HOLIDAY_COUNTRY", default="US"),
+    "PASSIVE_ACCEPTANCE_BUSINESS_DAYS": 5,
+    "DEFAULT_CURRENCY": "USD",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("PSOPS_LOG_LEVEL", default="WARNING")},
+}
