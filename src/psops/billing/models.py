@@ -1,0 +1,141 @@
+"""Invoices (step 12), payments, credit notes and collections (step 16)."""
+
+from django.conf import settings
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from psops.core.money import MoneyField, currency_field
+
+
+class Invoice(ConcurrentTransitionMixin, models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+
+    project = models.ForeignKey("delivery.Project", on_delete=models.PROTECT, related_name="invoices")
+    # What this invoice bills, unique per project, so that no event is billed twice: "signature", "completion",
+    # "milestone:<id>", "time:<yyyy-mm>", "change-order:<id>".
+    billing_key = models.CharField(max_length=40)
+    number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    description = models.CharField(max_length=300)
+    currency = currency_field()
+    amount = MoneyField()
+    net_days = models.PositiveIntegerField(default=30)
+    state = FSMField(default=State.DRAFT, choices=State.choices, protected=True)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "billing_key"], condition=~models.Q(state="void"),
+                                    name="bill_each_event_once"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="invoice_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft invoice #{self.pk}"
+
+    @transition(field=state, source=State.DRAFT, target=State.ISSUED)
+    def issue(self):
+        pass
+
+    @transition(field=state, source=State.ISSUED, target=State.PAID)
+    def mark_paid(self):
+        pass
+
+    @transition(field=state, source=State.DRAFT, target=State.VOID)
+    def void(self):
+        pass
+
+
+class Payment(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = MoneyField()
+    received_on = models.DateField()
+    reference = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_on", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_positive")]
+
+
+class CreditNote(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=20, unique=True)
+    amount = MoneyField()
+    reason = models.CharField(max_length=300)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_positive")]
+
+
+class WriteOff(models.Model):
+    class State(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="write_offs")
+    amount = MoneyField()
+    reason = models.CharField(max_length=300)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="write_off_positive")]
+
+
+class CollectionCase(models.Model):
+    """After the wrap-up, Finance owns the engagement's open balance until it is paid or written off."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed (paid)"
+
+    project = models.OneToOneField("delivery.Project", on_delete=models.PROTECT, related_name="collection")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    reminder_level = models.PositiveSmallIntegerField(default=0)
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+    disputed = models.BooleanField(default=False)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Collection for {self.project}"
+
+
+class CollectionAction(models.Model):
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        PROMISE = "promise", "Promise to pay"
+        DISPUTE = "dispute", "Dispute opened"
+        RESOLVED = "resolved", "Dispute resolved"
+        NOTE = "note", "Note"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="actions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    level = models.PositiveSmallIntegerField(default=0)
+    amount = MoneyField(null=True, blank=True)
+    promised_for = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

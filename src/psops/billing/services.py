@@ -1,0 +1,361 @@
+"""Billing (step 12) and collections (step 16).
+
+Invariants, each enforced here in one place: an event is billed once (unique billing key per project); what is
+billed never exceeds the SOW's value plus change orders; payments, credits and write-offs never exceed what is owed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from psops.activity.services import notify
+from psops.approvals.services import approvers_for
+from psops.core.errors import ApplicationError
+from psops.core.money import parse_amount, quantize
+from psops.core.permissions import require
+from psops.crm.services import record, save_transition
+from psops.delivery.models import ChangeOrder, MilestoneAcceptance, Project, TimeEntry
+from psops.delivery.services import project_value
+from psops.sales.choices import BillingTerms
+
+from .models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
+
+ZERO = Decimal(0)
+REMINDER_LEVELS = {1: "friendly reminder", 2: "firm reminder", 3: "final notice", 4: "escalation to the account owner"}
+
+
+def _record(actor: Any, project: Project, subject: Any, verb: str, message: str, data: dict | None = None) -> None:
+    record(actor=actor, opportunity=project.ps_opportunity.parent, subject=subject, verb=verb, message=message,
+           data=data)
+
+
+def billed_total(project: Project) -> Decimal:
+    """Invoiced (not void) less credit notes."""
+    invoiced = project.invoices.exclude(state=Invoice.State.VOID).aggregate(t=Sum("amount"))["t"] or ZERO
+    credited = CreditNote.objects.filter(invoice__project=project).aggregate(t=Sum("amount"))["t"] or ZERO
+    return invoiced - credited
+
+
+def invoice_balance(invoice: Invoice) -> Decimal:
+    if invoice.state in (Invoice.State.VOID, Invoice.State.DRAFT):
+        return ZERO
+    paid = invoice.payments.aggregate(t=Sum("amount"))["t"] or ZERO
+    credited = invoice.credit_notes.aggregate(t=Sum("amount"))["t"] or ZERO
+    written = invoice.write_offs.filter(state=WriteOff.State.APPROVED).aggregate(t=Sum("amount"))["t"] or ZERO
+    return invoice.amount - paid - credited - written
+
+
+def _draft(*, actor: Any, project: Project, key: str, description: str, amount: Decimal) -> Invoice:
+    """Draft one invoice for one billing event, refusing a second bill of the same event or billing above value."""
+    amount = quantize(amount, project.currency)
+    if amount <= 0:
+        raise ApplicationError(code="nothing-to-bill", message=f"Nothing to bill for {description}.")
+    value = project_value(project)
+    if billed_total(project) + amount > value:
+        raise ApplicationError(code="over-billing",
+                               message=f"Billing {project.currency} {amount:,} would exceed the SOW's value "
+                                       f"{value:,} (already billed {billed_total(project):,}); add a change order.")
+    try:
+        with transaction.atomic():
+            invoice = Invoice.objects.create(project=project, billing_key=key, description=description,
+                                             currency=project.currency, amount=amount, net_days=project.sow.net_days)
+    except IntegrityError as exc:
+        raise ApplicationError(code="already-billed", message=f"{description} is billed already.") from exc
+    _record(actor, project, invoice, "invoice.drafted",
+            f"Drafted an invoice for {description}: {project.currency} {amount:,}", {"key": key})
+    return invoice
+
+
+def invoices_draft_on_win(*, actor: Any, project: Project) -> list[Invoice]:
+    """Step 12: at Closed Won, the invoices the SOW's terms call for now. By default the entire amount, net 30."""
+    sow = project.sow
+    drafts = []
+    if sow.billing_terms == BillingTerms.FULL_ON_SIGNATURE:
+        drafts.append(_draft(actor=actor, project=project, key="signature", description=f"{sow}: 100% on signature",
+                             amount=sow.price))
+    elif sow.billing_terms == BillingTerms.HALF_AND_HALF:
+        drafts.append(_draft(actor=actor, project=project, key="signature", description=f"{sow}: 50% up front",
+                             amount=quantize(sow.price / 2, sow.currency)))
+    if drafts:
+        notify(recipients=approvers_for(["finance"]), kind="invoice-drafted",
+               text=f"Invoice to review and issue for {project}.", subject=drafts[0])
+    return drafts
+
+
+def invoice_draft_final(*, actor: Any, project: Project) -> Invoice | None:
+    """At wrap-up: the completion invoice where the terms say so (the rest of a 50/50, or all of on-completion)."""
+    sow = project.sow
+    if sow.billing_terms not in (BillingTerms.HALF_AND_HALF, BillingTerms.ON_COMPLETION):
+        return None
+    if project.invoices.filter(billing_key="completion").exclude(state=Invoice.State.VOID).exists():
+        return None
+    billed_sow = (project.invoices.exclude(state=Invoice.State.VOID).filter(billing_key="signature")
+                  .aggregate(t=Sum("amount"))["t"] or ZERO)
+    return _draft(actor=actor, project=project, key="completion", description=f"{sow}: on completion",
+                  amount=sow.price - billed_sow)
+
+
+def invoice_draft_milestone(*, actor: Any, acceptance: MilestoneAcceptance) -> Invoice | None:
+    project = acceptance.project
+    if project.sow.billing_terms != BillingTerms.MILESTONES:
+        return None
+    milestone = acceptance.milestone
+    return _draft(actor=actor, project=project, key=f"milestone:{milestone.pk}",
+                  description=f"Milestone '{milestone.name}' accepted", amount=milestone.amount)
+
+
+def invoice_draft_change_order(*, actor: Any, change_order: ChangeOrder) -> Invoice:
+    return _draft(actor=actor, project=change_order.project, key=f"change-order:{change_order.pk}",
+                  description=f"Change order: {change_order.description}", amount=change_order.amount)
+
+
+def invoice_draft_time(*, user: Any, project: Project, month: dt.date) -> Invoice:
+    """Time and materials: one invoice per month from approved, unbilled time at the SOW's hourly rate."""
+    require(user, "billing.manage_invoices", message="Only Finance bills time.")
+    sow = project.sow
+    if sow.billing_terms != BillingTerms.TIME_AND_MATERIALS:
+        raise ApplicationError(code="not-time-and-materials", message=f"{sow} is not billed on time and materials.")
+    key = f"time:{month:%Y-%m}"
+    with transaction.atomic():
+        entries = list(TimeEntry.objects.select_for_update().filter(
+            project=project, approved_at__isnull=False, billed_key="", date__year=month.year,
+            date__month=month.month))
+        hours = sum((e.hours for e in entries), ZERO)
+        if not entries:
+            raise ApplicationError(code="nothing-to-bill", message=f"No approved, unbilled time in {month:%B %Y}.")
+        invoice = _draft(actor=user, project=project, key=key, description=f"Time and materials {month:%B %Y}: "
+                                                                           f"{hours} h", amount=hours * sow.hourly_rate)
+        TimeEntry.objects.filter(pk__in=[e.pk for e in entries]).update(billed_key=key)
+    return invoice
+
+
+def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = None) -> Invoice:
+    """Finance reviews a draft and issues it: it gets its number and its due date (net days)."""
+    require(user, "billing.manage_invoices", message="Only Finance issues invoices.")
+    if invoice.state != Invoice.State.DRAFT:
+        raise ApplicationError(code="invoice-not-draft", message=f"{invoice} is {invoice.get_state_display().lower()}.")
+    day = issue_date or timezone.localdate()
+    with transaction.atomic():
+        invoice.issue()
+        invoice.number = f"INV-{invoice.pk:05d}"
+        invoice.issue_date = day
+        invoice.due_date = day + dt.timedelta(days=invoice.net_days)
+        invoice.issued_by = user
+        save_transition(invoice)
+        _record(user, invoice.project, invoice, "invoice.issued",
+                f"{user} issued {invoice}: {invoice.currency} {invoice.amount:,}, due {invoice.due_date}")
+    return invoice
+
+
+def invoice_void(*, user: Any, invoice: Invoice, reason: str) -> Invoice:
+    """Only a draft is voided; an issued invoice is corrected with a credit note."""
+    require(user, "billing.manage_invoices", message="Only Finance voids invoices.")
+    if invoice.state != Invoice.State.DRAFT:
+        raise ApplicationError(code="invoice-not-draft", message="An issued invoice is corrected with a credit note.")
+    if not (reason or "").strip():
+        raise ApplicationError(code="reason-required", message="Say why the draft is void.", field="reason")
+    with transaction.atomic():
+        invoice.void()
+        save_transition(invoice)
+        _record(user, invoice.project, invoice, "invoice.void", f"{user} voided {invoice}: {reason}")
+    return invoice
+
+
+def _settle(actor: Any, invoice: Invoice) -> None:
+    """Mark an invoice paid when nothing is owed, and close the engagement's collection when all are."""
+    if invoice.state == Invoice.State.ISSUED and invoice_balance(invoice) == 0:
+        invoice.mark_paid()
+        save_transition(invoice)
+        _record(actor, invoice.project, invoice, "invoice.paid", f"{invoice} is settled")
+    case = CollectionCase.objects.filter(project=invoice.project, state=CollectionCase.State.OPEN).first()
+    if case is not None and not invoice.project.invoices.filter(state=Invoice.State.ISSUED).exists():
+        case.state = CollectionCase.State.CLOSED
+        case.closed_at = timezone.now()
+        case.save(update_fields=["state", "closed_at"])
+        _record(actor, invoice.project, case, "collection.closed", "Collection closed: nothing left to collect")
+
+
+def _locked_issued(invoice: Invoice) -> Invoice:
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if locked.state != Invoice.State.ISSUED:
+        raise ApplicationError(code="invoice-not-open",
+                               message=f"{locked} is {locked.get_state_display().lower()}; nothing is owed on it.")
+    return locked
+
+
+def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.date, reference: str = "") -> Payment:
+    require(user, "billing.manage_invoices", message="Only Finance records payments.")
+    value = parse_amount(amount, invoice.currency, field="payment")
+    if value <= 0:
+        raise ApplicationError(code="invalid-amount", message="A payment is more than zero.", field="amount")
+    with transaction.atomic():
+        locked = _locked_issued(invoice)
+        balance = invoice_balance(locked)
+        if value > balance:
+            raise ApplicationError(code="overpayment", message=f"{locked} has {locked.currency} {balance:,} open; a "
+                                                               f"payment of {value:,} is more than that.",
+                                   field="amount")
+        payment = Payment.objects.create(invoice=locked, amount=value, received_on=received_on, reference=reference,
+                                         recorded_by=user)
+        _record(user, locked.project, locked, "invoice.payment",
+                f"{user} recorded a payment of {locked.currency} {value:,} on {locked}", {"amount": str(value)})
+        _settle(user, locked)
+    invoice.refresh_from_db()
+    return payment
+
+
+def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) -> CreditNote:
+    require(user, "billing.manage_invoices", message="Only Finance issues credit notes.")
+    value = parse_amount(amount, invoice.currency, field="credit")
+    if value <= 0 or not (reason or "").strip():
+        raise ApplicationError(code="invalid-credit", message="A credit note needs a positive amount and a reason.")
+    with transaction.atomic():
+        locked = _locked_issued(invoice)
+        if value > invoice_balance(locked):
+            raise ApplicationError(code="over-credit", message=f"Credit exceeds the open balance of {locked}.",
+                                   field="amount")
+        note = CreditNote.objects.create(invoice=locked, amount=value, reason=reason, issued_by=user,
+                                         number=f"tmp-{timezone.now().timestamp()}")
+        note.number = f"CN-{note.pk:05d}"
+        note.save(update_fields=["number"])
+        _record(user, locked.project, locked, "invoice.credited",
+                f"{user} issued {note.number} for {locked.currency} {value:,} on {locked}: {reason}")
+        _settle(user, locked)
+    invoice.refresh_from_db()
+    return note
+
+
+# --- Collections (step 16) --------------------------------------------------------------------------------------
+
+
+def collection_open(*, actor: Any, project: Project) -> CollectionCase:
+    """After the wrap-up, Finance owns every open balance of the engagement."""
+    case, created = CollectionCase.objects.get_or_create(project=project)
+    if created:
+        open_total = sum((invoice_balance(i) for i in project.invoices.filter(state=Invoice.State.ISSUED)), ZERO)
+        _record(actor, project, case, "collection.opened",
+                f"Collections opened with {project.currency} {open_total:,} outstanding")
+        notify(recipients=approvers_for(["finance"]), kind="collection",
+               text=f"{project} is wrapped up: Finance now owns its open balance.", subject=case)
+        if open_total == 0 and not project.invoices.filter(state=Invoice.State.DRAFT).exists():
+            case.state = CollectionCase.State.CLOSED
+            case.closed_at = timezone.now()
+            case.save(update_fields=["state", "closed_at"])
+    return case
+
+
+def _open_case(case: CollectionCase) -> None:
+    if case.state != CollectionCase.State.OPEN:
+        raise ApplicationError(code="collection-closed", message="This collection is closed.")
+
+
+def collection_remind(*, user: Any, case: CollectionCase, note: str = "") -> CollectionAction:
+    """Send the next reminder, at a rising level, to the contact who accepted the work (or any account contact)."""
+    require(user, "billing.manage_invoices", message="Only Finance sends reminders.")
+    _open_case(case)
+    if case.disputed:
+        raise ApplicationError(code="disputed", message="The balance is disputed; resolve the dispute first.")
+    level = min(case.reminder_level + 1, max(REMINDER_LEVELS))
+    project = case.project
+    with transaction.atomic():
+        case.reminder_level = level
+        case.last_reminder_at = timezone.now()
+        case.save(update_fields=["reminder_level", "last_reminder_at"])
+        action = CollectionAction.objects.create(case=case, kind=CollectionAction.Kind.REMINDER, level=level,
+                                                 note=note, by=user)
+        _record(user, project, case, "collection.reminder", f"{user} sent a {REMINDER_LEVELS[level]}")
+        contact = project.sow.sent_to
+        if contact is not None:
+            owed = outstanding(project)
+            text = (f"{REMINDER_LEVELS[level].capitalize()}: {project.currency} {owed:,} is outstanding for "
+                    f"{project.name}.")
+            transaction.on_commit(lambda: send_mail(f"[psops] {text[:80]}", text, None, [contact.email],
+                                                    fail_silently=True))
+        if level == max(REMINDER_LEVELS):
+            notify(recipients=[project.ps_opportunity.owner], kind="collection-escalation",
+                   text=f"Collections escalation on {project}.", subject=case)
+    return action
+
+
+def collection_promise(*, user: Any, case: CollectionCase, amount: Any, promised_for: dt.date,
+                       note: str = "") -> CollectionAction:
+    require(user, "billing.manage_invoices", message="Only Finance records promises to pay.")
+    _open_case(case)
+    value = parse_amount(amount, case.project.currency, field="promised amount")
+    with transaction.atomic():
+        action = CollectionAction.objects.create(case=case, kind=CollectionAction.Kind.PROMISE, amount=value,
+                                                 promised_for=promised_for, note=note, by=user)
+        _record(user, case.project, case, "collection.promise",
+                f"{user} recorded a promise to pay {value:,} by {promised_for}")
+    return action
+
+
+def collection_dispute(*, user: Any, case: CollectionCase, note: str, resolved: bool = False) -> CollectionAction:
+    require(user, "billing.manage_invoices", message="Only Finance records disputes.")
+    _open_case(case)
+    if not (note or "").strip():
+        raise ApplicationError(code="note-required", message="Describe the dispute.", field="note")
+    if resolved != case.disputed:
+        raise ApplicationError(code="dispute-state", message="No open dispute to resolve." if resolved
+                               else "A dispute is already open.")
+    with transaction.atomic():
+        case.disputed = not resolved
+        case.save(update_fields=["disputed"])
+        kind = CollectionAction.Kind.RESOLVED if resolved else CollectionAction.Kind.DISPUTE
+        action = CollectionAction.objects.create(case=case, kind=kind, note=note, by=user)
+        _record(user, case.project, case, f"collection.{kind}", f"{user}: {CollectionAction.Kind(kind).label}: {note}")
+    return action
+
+
+def write_off_request(*, user: Any, invoice: Invoice, amount: Any, reason: str) -> WriteOff:
+    require(user, "billing.manage_invoices", message="Only Finance proposes write-offs.")
+    value = parse_amount(amount, invoice.currency, field="write-off")
+    if value <= 0 or not (reason or "").strip():
+        raise ApplicationError(code="invalid-write-off", message="A write-off needs a positive amount and a reason.")
+    with transaction.atomic():
+        locked = _locked_issued(invoice)
+        pending = locked.write_offs.filter(state=WriteOff.State.REQUESTED).aggregate(t=Sum("amount"))["t"] or ZERO
+        if value + pending > invoice_balance(locked):
+            raise ApplicationError(code="over-write-off", message=f"Write-off exceeds the open balance of {locked}.",
+                                   field="amount")
+        write_off = WriteOff.objects.create(invoice=locked, amount=value, reason=reason, requested_by=user)
+        _record(user, locked.project, locked, "write_off.requested",
+                f"{user} proposed writing off {locked.currency} {value:,}: {reason}")
+        notify(recipients=approvers_for(["controller"]), kind="write-off", text=f"Write-off to approve on {locked}",
+               subject=locked)
+    return write_off
+
+
+def write_off_decide(*, user: Any, write_off: WriteOff, approve: bool) -> WriteOff:
+    """The controller decides; nobody approves their own write-off."""
+    require(user, "billing.approve_write_off", message="Only the controller approves write-offs.")
+    if write_off.requested_by_id == user.pk:
+        raise ApplicationError(code="segregation-of-duties", message="Nobody approves their own write-off.")
+    with transaction.atomic():
+        locked = WriteOff.objects.select_for_update().get(pk=write_off.pk)
+        if locked.state != WriteOff.State.REQUESTED:
+            raise ApplicationError(code="already-decided", message="This write-off is decided already.")
+        invoice = _locked_issued(locked.invoice)
+        if approve and locked.amount > invoice_balance(invoice):
+            raise ApplicationError(code="over-write-off", message="The balance is smaller than the write-off now.")
+        locked.state = WriteOff.State.APPROVED if approve else WriteOff.State.REFUSED
+        locked.decided_by = user
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["state", "decided_by", "decided_at"])
+        _record(user, invoice.project, invoice, f"write_off.{locked.state}",
+                f"{user} {'approved' if approve else 'refused'} writing off {invoice.currency} {locked.amount:,}")
+        if approve:
+            _settle(user, invoice)
+    return locked
+
+
+def outstanding(project: Project) -> Decimal:
+    return sum((invoice_balance(i) for i in project.invoices.filter(state=Invoice.State.ISSUED)), ZERO)
+

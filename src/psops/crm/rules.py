@@ -1,0 +1,28 @@
+"""Who may act on accounts and deals."""
+
+import rules
+
+from psops.accounts import roles
+from psops.accounts.rules import is_administrator, role
+
+
+@rules.predicate
+def owns_deal(user, deal) -> bool:
+    """The deal's owner, or the owner's manager."""
+    if deal is None:
+        return False
+    owner = deal.owner
+    return owner.pk == user.pk or (owner.manager_id is not None and owner.manager_id == user.pk)
+
+
+is_sales = role(roles.SALES_REP)
+is_scoper = role(roles.SALES_REP, roles.SOLUTIONS_ARCHITECT, roles.TAM)
+
+rules.add_perm("crm.create_account", is_sales | is_administrator)
+rules.add_perm("crm.create_opportunity", is_sales | is_administrator)
+rules.add_perm("crm.advance_opportunity", (is_sales & owns_deal) | is_administrator)
+rules.add_perm("crm.reopen_opportunity", is_administrator)
+rules.add_perm("crm.create_ps_opportunity", is_sales & owns_deal)
+rules.add_perm("crm.change_ps_opportunity", is_sales & owns_deal)
+# Step 2: the SAL or the SA (the TAM where there is no SA) builds the ROM for a deal.
+rules.add_perm("crm.estimate_opportunity", is_scoper)

@@ -1,0 +1,253 @@
+"""Accounts, contacts, opportunities and PS opportunities (steps 4 and 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+
+from psops.activity.services import event_record, notify, thread_for
+from psops.core.errors import ApplicationError
+from psops.core.money import check_currency, parse_amount
+from psops.core.permissions import require
+
+from .choices import CLOSED_STAGES, INACTIVITY_STAGES, LossReason, PSStage, Segment, Stage
+from .models import Account, Contact, Opportunity, PSOpportunity
+
+STAGE_ORDER = [s.value for s in Stage]
+
+
+def record(*, actor: Any, opportunity: Opportunity, subject: Any, verb: str, message: str,
+           data: dict | None = None) -> None:
+    """Timeline event on any record of a deal's chain, filed under the deal's one thread."""
+    label = actor.label if hasattr(actor, "label") else ""
+    event_record(actor=actor, subject=subject, verb=verb, message=message, thread=thread_for(opportunity),
+                 actor_label=label, data=data)
+
+
+def save_transition(obj: Any, **kwargs: Any) -> None:
+    """Save a state change with optimistic locking: if someone else changed the state first, refuse."""
+    try:
+        obj.save(**kwargs)
+    except ConcurrentTransition as exc:
+        raise ApplicationError(code="conflict",
+                               message=f"{obj._meta.verbose_name.capitalize()} was changed by someone else; "
+                                       "reload and try again.") from exc
+
+
+def account_create(*, user: Any, name: str, website: str = "", owner: Any = None) -> Account:
+    require(user, "crm.create_account")
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError(code="invalid-name", message="An account needs a name.", field="name")
+    with transaction.atomic():
+        if Account.objects.filter(name__iexact=name).exists():
+            raise ApplicationError(code="duplicate-account", message=f"An account named '{name}' exists already.",
+                                   field="name")
+        account = Account.objects.create(name=name, website=website, owner=owner or user)
+        event_record(actor=user, subject=account, verb="account.created", message=f"{user} created account {name}")
+    return account
+
+
+def contact_create(*, user: Any, account: Account, name: str, email: str, title: str = "") -> Contact:
+    require(user, "crm.create_account")
+    if not (name or "").strip() or "@" not in (email or ""):
+        raise ApplicationError(code="invalid-contact", message="A contact needs a name and an e-mail address.")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                contact = Contact.objects.create(account=account, name=name.strip(), email=email.strip().lower(),
+                                                 title=title)
+        except IntegrityError as exc:
+            raise ApplicationError(code="duplicate-contact",
+                                   message=f"{email} is already a contact of {account}.") from exc
+        event_record(actor=user, subject=account, verb="contact.created", message=f"{user} added contact {name}")
+    return contact
+
+
+def opportunity_create(*, user: Any, account: Account, name: str, close_date: dt.date, segment: str,
+                       amount: Any = "0", currency: str = "USD", owner: Any = None) -> Opportunity:
+    require(user, "crm.create_opportunity")
+    if segment not in Segment.values:
+        raise ApplicationError(code="invalid-segment", message=f"Unknown segment '{segment}'.", field="segment")
+    check_currency(currency)
+    value = parse_amount(amount, currency, field="amount")
+    if not (name or "").strip():
+        raise ApplicationError(code="invalid-name", message="An opportunity needs a name.", field="name")
+    with transaction.atomic():
+        opp = Opportunity.objects.create(account=account, name=name.strip(), owner=owner or user, amount=value,
+                                         currency=currency, close_date=close_date, segment=segment)
+        thread_for(opp, title=f"{account.name}: {opp.name}")
+        record(actor=user, opportunity=opp, subject=opp, verb="opportunity.created",
+               message=f"{user} created the opportunity")
+    return opp
+
+
+def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, reason: str = "") -> Opportunity:
+    """Owners move a deal forward only; moving back (or reopening a closed deal) is an administrator's act with a
+    reason."""
+    if stage not in STAGE_ORDER:
+        raise ApplicationError(code="invalid-stage", message=f"Unknown stage '{stage}'.", field="stage")
+    current = opportunity.stage
+    if stage == current:
+        raise ApplicationError(code="same-stage", message=f"The deal is already in {Stage(stage).label}.")
+    forward = current not in CLOSED_STAGES and STAGE_ORDER.index(stage) > STAGE_ORDER.index(current)
+    if forward:
+        require(user, "crm.advance_opportunity", opportunity,
+                message="Only the deal's owner, their manager or an administrator moves this deal.")
+    else:
+        require(user, "crm.reopen_opportunity", opportunity,
+                message="Moving a deal back is an administrator's act.")
+        if not reason.strip():
+            raise ApplicationError(code="reason-required", message="Moving a deal back needs a reason.",
+                                   field="reason")
+    with transaction.atomic():
+        opportunity.move_to(stage)
+        opportunity.stage_changed_at = timezone.now()
+        save_transition(opportunity)
+        record(actor=user, opportunity=opportunity, subject=opportunity, verb="opportunity.stage",
+               message=f"{user} moved the deal from {Stage(current).label} to {Stage(stage).label}"
+                       + (f": {reason}" if reason else ""),
+               data={"from": current, "to": stage, "reason": reason})
+        if stage in INACTIVITY_STAGES:
+            from .tasks import schedule_inactivity_check
+
+            schedule_inactivity_check(opportunity)
+    return opportunity
+
+
+def ps_opportunity_create(*, user: Any, parent: Opportunity, name: str, ps_amount: Any,
+                          currency: str | None = None) -> PSOpportunity:
+    """Step 4: the SAL creates the child PS opportunity; step 5: with its PS amount, the engagement's initial value."""
+    require(user, "crm.create_ps_opportunity", parent,
+            message="Only the deal's sales rep (or their manager) creates its PS opportunity.")
+    currency = currency or parent.currency
+    if currency != parent.currency:
+        raise ApplicationError(code="currency-mismatch",
+                               message=f"A PS opportunity uses its parent's currency ({parent.currency}).",
+                               field="currency")
+    if not parent.is_open:
+        raise ApplicationError(code="deal-closed", message="The parent opportunity is closed.")
+    amount = parse_amount(ps_amount, currency, field="PS amount")
+    with transaction.atomic():
+        ps = PSOpportunity.objects.create(parent=parent, name=(name or "").strip() or f"PS for {parent.name}",
+                                          owner=parent.owner, ps_amount=amount, currency=currency)
+        record(actor=user, opportunity=parent, subject=ps, verb="ps_opportunity.created",
+               message=f"{user} created PS opportunity '{ps.name}' with PS amount {currency} {amount:,}",
+               data={"ps_amount": str(amount)})
+    return ps
+
+
+def ps_opportunity_set_amount(*, user: Any, ps_opportunity: PSOpportunity, ps_amount: Any,
+                              reason: str = "") -> PSOpportunity:
+    """Step 5: the SAL enters or corrects the PS amount while the engagement is open."""
+    require(user, "crm.change_ps_opportunity", ps_opportunity,
+            message="Only the deal's sales rep (or their manager) sets the PS amount.")
+    if not ps_opportunity.is_open:
+        raise ApplicationError(code="ps-closed", message="The PS opportunity is closed; its amount is final.")
+    amount = parse_amount(ps_amount, ps_opportunity.currency, field="PS amount")
+    with transaction.atomic():
+        _set_amount(actor=user, ps_opportunity=ps_opportunity, amount=amount, why=reason or "entered by the SAL")
+    return ps_opportunity
+
+
+def _set_amount(*, actor: Any, ps_opportunity: PSOpportunity, amount: Decimal, why: str) -> None:
+    old = ps_opportunity.ps_amount
+    PSOpportunity.objects.filter(pk=ps_opportunity.pk).update(ps_amount=amount)
+    ps_opportunity.ps_amount = amount
+    record(actor=actor, opportunity=ps_opportunity.parent, subject=ps_opportunity, verb="ps_opportunity.amount",
+           message=f"PS amount {ps_opportunity.currency} {old:,} -> {amount:,} ({why})",
+           data={"from": str(old), "to": str(amount)})
+
+
+def ps_amount_follow(*, actor: Any, ps_opportunity: PSOpportunity, amount: Decimal, why: str) -> None:
+    """The PS amount follows the approved ROM and then the accepted quote. Called inside those services."""
+    if amount != ps_opportunity.ps_amount:
+        _set_amount(actor=actor, ps_opportunity=ps_opportunity, amount=amount, why=why)
+
+
+def ps_opportunity_close_lost(*, user: Any, ps_opportunity: PSOpportunity, reason: str,
+                              note: str = "") -> PSOpportunity:
+    require(user, "crm.change_ps_opportunity", ps_opportunity,
+            message="Only the deal's sales rep (or their manager) closes the PS opportunity.")
+    if reason not in LossReason.values:
+        raise ApplicationError(code="invalid-loss-reason",
+                               message=f"Loss reason must be one of: {', '.join(LossReason.values)}.",
+                               field="reason")
+    if not ps_opportunity.is_open:
+        raise ApplicationError(code="ps-closed", message="The PS opportunity is closed already.")
+    with transaction.atomic():
+        ps_opportunity.mark_closed_lost()
+        ps_opportunity.loss_reason = reason
+        ps_opportunity.loss_note = note
+        ps_opportunity.closed_at = timezone.now()
+        save_transition(ps_opportunity)
+        record(actor=user, opportunity=ps_opportunity.parent, subject=ps_opportunity, verb="ps_opportunity.lost",
+               message=f"{user} closed the PS opportunity as lost ({LossReason(reason).label})",
+               data={"reason": reason, "note": note})
+    return ps_opportunity
+
+
+def ps_stage(*, actor: Any, ps_opportunity: PSOpportunity, transition: str, why: str) -> None:
+    """Advance the PS opportunity's stage as the process moves on (called by later stages' services)."""
+    before = ps_opportunity.stage
+    getattr(ps_opportunity, transition)()
+    save_transition(ps_opportunity)
+    record(actor=actor, opportunity=ps_opportunity.parent, subject=ps_opportunity, verb="ps_opportunity.stage",
+           message=f"PS stage {PSStage(before).label} -> {PSStage(ps_opportunity.stage).label} ({why})",
+           data={"from": before, "to": ps_opportunity.stage})
+
+
+def opportunity_inactivity_check(*, opportunity_id: int, now: dt.datetime | None = None) -> str:
+    """Warn the owner of a deal idle in 1-Discovery or 2-Scoping, then close it as lost, by segment.
+
+    Activity is any timeline event on the deal's chain made by a person (system events do not count).
+    Returns what it did: "warned", "closed", "waiting" or "not-applicable". Safe to run any number of times.
+    """
+    from psops.activity.models import TimelineEvent
+
+    from .choices import INACTIVITY_DAYS
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        opp = Opportunity.objects.select_for_update().select_related("owner").filter(pk=opportunity_id).first()
+        if opp is None or opp.stage not in INACTIVITY_STAGES:
+            return "not-applicable"
+        thread = thread_for(opp)
+        last = (TimelineEvent.objects.filter(thread=thread).exclude(actor__isnull=True, actor_label="system")
+                .order_by("-created_at").values_list("created_at", flat=True).first()) or opp.created_at
+        last = max(last, opp.stage_changed_at)
+        warn_days, close_days = INACTIVITY_DAYS[Segment(opp.segment)]
+        idle = now - last
+        if idle >= dt.timedelta(days=close_days):
+            before = opp.stage
+            opp.move_to(Stage.CLOSED_LOST)
+            opp.stage_changed_at = now
+            save_transition(opp)
+            record(actor=None, opportunity=opp, subject=opp, verb="opportunity.auto_closed",
+                   message=f"Closed as lost after {close_days} days without activity in {Stage(before).label}",
+                   data={"from": before, "idle_days": idle.days})
+            notify(recipients=[opp.owner], kind="inactivity-closed",
+                   text=f"{opp} was closed as lost after {close_days} days without activity.", subject=opp)
+            return "closed"
+        if idle >= dt.timedelta(days=warn_days) and (opp.inactivity_warned_at is None or opp.inactivity_warned_at < last):
+            opp.inactivity_warned_at = now
+            opp.save(update_fields=["inactivity_warned_at"])
+            record(actor=None, opportunity=opp, subject=opp, verb="opportunity.inactivity_warning",
+                   message=f"No activity for {idle.days} days; the deal closes as lost at day {close_days}")
+            notify(recipients=[opp.owner], kind="inactivity-warning",
+                   text=f"{opp} has had no activity for {idle.days} days; it closes as lost at day {close_days}.",
+                   subject=opp)
+            from .tasks import schedule_inactivity_check
+
+            schedule_inactivity_check(opp, at=last + dt.timedelta(days=close_days))
+            return "warned"
+        from .tasks import schedule_inactivity_check
+
+        due = last + dt.timedelta(days=warn_days if idle < dt.timedelta(days=warn_days) else close_days)
+        schedule_inactivity_check(opp, at=due)
+        return "waiting"

@@ -1,0 +1,435 @@
+"""Quotes (step 8) and SOWs (step 9), with the customer's answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from psops.accounts.roles import roles_of
+from psops.activity.services import notify
+from psops.approvals import policy as policy_rules
+from psops.approvals.models import ApprovalRequest
+from psops.approvals.services import approvers_for, policy_active, request_decide, request_open
+from psops.core.errors import ApplicationError
+from psops.core.money import parse_amount, quantize
+from psops.core.permissions import require
+from psops.crm.customer import CustomerActor
+from psops.crm.models import Contact, PSOpportunity
+from psops.crm.services import ps_amount_follow, ps_stage, record, save_transition
+from psops.estimating.models import PriceBookItem, Rom
+
+from .choices import QUOTE_TERMS, BillingTerms
+from .models import Quote, QuoteLine, Sow, SowMilestone, SowRevision, SowSignature
+
+HUNDRED = Decimal(100)
+
+
+# --- Quotes ---------------------------------------------------------------------------------------------------
+
+
+def _quote_lines_from_rom(rom: Rom, currency: str) -> list[QuoteLine]:
+    """The approved ROM's lines at their high value: the budget the customer agreed to."""
+    lines = []
+    for line in rom.approved_version.lines:
+        quantity = int(line["quantity"]) or 1
+        amount = quantize(Decimal(line["high"]), currency)
+        lines.append(QuoteLine(code=line["code"], description=line["description"], quantity=quantity,
+                               unit_price=quantize(amount / quantity, currency), amount=amount))
+    return lines
+
+
+def _quote_lines_from_price_book(items: list[tuple[str, int]], currency: str) -> list[QuoteLine]:
+    prices = {i.sku: i for i in PriceBookItem.objects.filter(price_book__is_active=True,
+                                                             sku__in=[sku for sku, _ in items])}
+    lines = []
+    for sku, quantity in items:
+        if sku not in prices:
+            raise ApplicationError(code="unknown-sku", message=f"'{sku}' is not in the active price book.",
+                                   field="lines")
+        if not isinstance(quantity, int) or quantity < 1:
+            raise ApplicationError(code="invalid-quantity", message=f"Quantity of {sku} must be a whole number "
+                                                                    "of at least 1.", field="lines")
+        item = prices[sku]
+        lines.append(QuoteLine(code=sku, description=item.name, quantity=quantity, unit_price=item.price,
+                               amount=quantize(item.price * quantity, currency)))
+    return lines
+
+
+def quote_create(*, user: Any, ps_opportunity: PSOpportunity, valid_until: dt.date, discount_percent: Any = "0",
+                 billing_terms: str = BillingTerms.FULL_ON_SIGNATURE, investment: bool = False,
+                 items: list[tuple[str, int]] | None = None) -> Quote:
+    """Step 8: the SAL builds the quote from the approved ROM (or from price-book SKUs), with the PS SOW template's
+    terms. A discount, non-standard billing terms or free services will need the approvals the policy names."""
+    require(user, "crm.change_ps_opportunity", ps_opportunity,
+            message="Only the deal's sales rep (or their manager) builds its quote.")
+    rom = ps_opportunity.roms.filter(status=Rom.Status.APPROVED).select_related("approved_version").first()
+    if rom is None:
+        raise ApplicationError(code="rom-not-approved", message="The ROM must be approved before a quote is built.")
+    if not ps_opportunity.is_open:
+        raise ApplicationError(code="ps-closed", message="The PS opportunity is closed.")
+    if ps_opportunity.quotes.filter(state__in=[Quote.State.SENT, Quote.State.ACCEPTED]).exists():
+        raise ApplicationError(code="quote-exists", message="A quote for this PS opportunity is already with the "
+                                                            "customer or accepted.")
+    if billing_terms not in BillingTerms.values:
+        raise ApplicationError(code="invalid-billing-terms", message=f"Unknown billing terms '{billing_terms}'.",
+                               field="billing_terms")
+    if valid_until < timezone.localdate():
+        raise ApplicationError(code="invalid-validity", message="A quote's validity date cannot be in the past.",
+                               field="valid_until")
+    currency = ps_opportunity.currency
+    discount = parse_amount(discount_percent, "USD", field="discount")
+    if discount > HUNDRED:
+        raise ApplicationError(code="invalid-discount", message="A discount is at most 100%.", field="discount")
+    lines = _quote_lines_from_price_book(items, currency) if items else _quote_lines_from_rom(rom, currency)
+    if not lines:
+        raise ApplicationError(code="quote-empty", message="A quote needs at least one line.", field="lines")
+    subtotal = quantize(sum((line.amount for line in lines), Decimal(0)), currency)
+    discount_amount = quantize(subtotal * discount / HUNDRED, currency)
+    with transaction.atomic():
+        quote = Quote.objects.create(
+            ps_opportunity=ps_opportunity, rom_version=rom.approved_version, currency=currency,
+            discount_percent=discount, billing_terms=billing_terms, investment=investment or discount == HUNDRED,
+            valid_until=valid_until, terms=QUOTE_TERMS, subtotal=subtotal, discount_amount=discount_amount,
+            total=subtotal - discount_amount, created_by=user,
+        )
+        for line in lines:
+            line.quote = quote
+        QuoteLine.objects.bulk_create(lines)
+        record(actor=user, opportunity=ps_opportunity.parent, subject=quote, verb="quote.created",
+               message=f"{user} built {quote}: {currency} {quote.total:,}"
+                       + (f" after a {discount}% discount" if discount else ""))
+    return quote
+
+
+def quote_facts(quote: Quote) -> dict:
+    return {"discount": str(quote.discount_percent), "billing_terms": quote.billing_terms,
+            "investment": quote.investment, "high": str(quote.total)}
+
+
+def quote_submit(*, user: Any, quote: Quote) -> ApprovalRequest | None:
+    """Ask for the approvals the policy names for this quote; with none needed, it is approved at once."""
+    require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) submits it.")
+    if quote.state != Quote.State.DRAFT:
+        raise ApplicationError(code="quote-not-draft", message=f"{quote} is {quote.get_state_display().lower()}.")
+    with transaction.atomic():
+        parent = quote.ps_opportunity.parent
+        quote.submit()
+        request = request_open(user=user, kind="quote", subject=quote, opportunity=parent, facts=quote_facts(quote),
+                               title=f"{quote} for {quote.ps_opportunity}", author=quote.created_by)
+        if request is None:
+            quote.approve()
+        save_transition(quote)
+        record(actor=user, opportunity=parent, subject=quote, verb="quote.submitted",
+               message=f"{user} submitted {quote}" + (" for approval" if request else "; no approval needed"))
+    return request
+
+
+def quote_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment: str = "") -> ApprovalRequest:
+    if request.kind != "quote":
+        raise ApplicationError(code="wrong-kind", message="This is not a quote approval request.")
+    quote = request.subject
+    with transaction.atomic():
+        decided = request_decide(user=user, request=request, outcome=outcome, comment=comment,
+                                 opportunity=quote.ps_opportunity.parent)
+        quote = Quote.objects.get(pk=quote.pk)
+        if decided.state == ApprovalRequest.State.APPROVED:
+            quote.approve()
+        elif decided.state == ApprovalRequest.State.NEEDS_DISCOVERY:
+            quote.send_back()
+        elif decided.state == ApprovalRequest.State.REJECTED:
+            quote.reject()
+        if decided.state != ApprovalRequest.State.PENDING:
+            save_transition(quote)
+    return decided
+
+
+def quote_send(*, user: Any, quote: Quote, contact: Contact) -> Quote:
+    """The SAL sends the approved quote to a customer contact, who answers through a private link."""
+    require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) sends it.")
+    ps = quote.ps_opportunity
+    if contact.account_id != ps.parent.account_id:
+        raise ApplicationError(code="wrong-contact", message=f"{contact} is not a contact of {ps.parent.account}.",
+                               field="contact")
+    if quote.state != Quote.State.APPROVED:
+        raise ApplicationError(code="quote-not-approved", message=f"{quote} is {quote.get_state_display().lower()};"
+                                                                  " only an approved quote is sent.")
+    if quote.valid_until < timezone.localdate():
+        raise ApplicationError(code="quote-expired", message=f"{quote} expired on {quote.valid_until}.")
+    with transaction.atomic():
+        quote.send()
+        quote.sent_to = contact
+        quote.sent_at = timezone.now()
+        save_transition(quote)
+        ps_stage(actor=user, ps_opportunity=ps, transition="mark_quoted", why=f"{quote} sent")
+        record(actor=user, opportunity=ps.parent, subject=quote, verb="quote.sent",
+               message=f"{user} sent {quote} to {contact}")
+        from .tasks import schedule_quote_expiry
+
+        schedule_quote_expiry(quote)
+    return quote
+
+
+def _customer_answer_check(customer: CustomerActor, quote: Quote) -> None:
+    customer.check_account(quote.ps_opportunity.parent.account_id)
+    if quote.state != Quote.State.SENT:
+        raise ApplicationError(code="quote-not-open", message=f"{quote} is {quote.get_state_display().lower()}; "
+                                                              "it can no longer be answered.")
+    if quote.valid_until < timezone.localdate():
+        raise ApplicationError(code="quote-expired", message=f"{quote} expired on {quote.valid_until}.")
+
+
+def quote_accept(*, customer: CustomerActor, quote: Quote) -> Quote:
+    """The customer accepts the quote: the PS amount now follows the quote, and a PSE is asked for the SOW."""
+    _customer_answer_check(customer, quote)
+    ps = quote.ps_opportunity
+    with transaction.atomic():
+        quote.accept()
+        quote.answered_at = timezone.now()
+        save_transition(quote)
+        ps_amount_follow(actor=customer, ps_opportunity=ps, amount=quote.total, why=f"{quote} accepted")
+        ps_stage(actor=customer, ps_opportunity=ps, transition="mark_quote_accepted", why=f"{quote} accepted")
+        record(actor=customer, opportunity=ps.parent, subject=quote, verb="quote.accepted",
+               message=f"{customer.label} accepted {quote}",
+               data={"ip": customer.ip_address, "user_agent": customer.user_agent})
+        notify(recipients=[ps.owner, *approvers_for(["ps_manager", "ps_engineer"])], kind="quote-accepted",
+               text=f"{quote} for {ps} was accepted by the customer: a SOW is needed.", subject=quote)
+    return quote
+
+
+def quote_decline(*, customer: CustomerActor, quote: Quote, reason: str = "") -> Quote:
+    _customer_answer_check(customer, quote)
+    ps = quote.ps_opportunity
+    with transaction.atomic():
+        quote.decline()
+        quote.answered_at = timezone.now()
+        quote.answer_note = reason[:500]
+        save_transition(quote)
+        ps_stage(actor=customer, ps_opportunity=ps, transition="mark_quote_declined", why=f"{quote} declined")
+        record(actor=customer, opportunity=ps.parent, subject=quote, verb="quote.declined",
+               message=f"{customer.label} declined {quote}" + (f": {reason}" if reason else ""))
+        notify(recipients=[ps.owner], kind="quote-declined", text=f"{quote} was declined by the customer.",
+               subject=quote)
+    return quote
+
+
+def quote_expire(*, quote_id: int) -> bool:
+    """Timer: a sent quote not answered by the end of its validity date expires. Idempotent."""
+    with transaction.atomic():
+        quote = Quote.objects.select_for_update().select_related("ps_opportunity__parent").filter(pk=quote_id).first()
+        if quote is None or quote.state not in (Quote.State.SENT, Quote.State.APPROVED):
+            return False
+        if quote.valid_until >= timezone.localdate():
+            return False
+        was_sent = quote.state == Quote.State.SENT
+        quote.expire()
+        save_transition(quote)
+        ps = quote.ps_opportunity
+        if was_sent and ps.stage == "quoted":
+            ps_stage(actor=None, ps_opportunity=ps, transition="mark_quote_declined", why=f"{quote} expired")
+        record(actor=None, opportunity=ps.parent, subject=quote, verb="quote.expired",
+               message=f"{quote} expired unanswered on {quote.valid_until}")
+        notify(recipients=[ps.owner], kind="quote-expired", text=f"{quote} expired unanswered.", subject=quote)
+    return True
+
+
+# --- SOWs -----------------------------------------------------------------------------------------------------
+
+SOW_ACCEPTANCE = (
+    "When the engineer reports the work complete, the customer accepts it through the link sent to them. Without an "
+    "answer within 5 business days of that notice (the day it is sent counting as day 1), the work is accepted."
+)
+
+
+def sow_create(*, user: Any, quote: Quote) -> Sow:
+    """Step 9: once the customer accepts the quote, a PSE writes the SOW from the PS SOW template."""
+    require(user, "sales.write_sow", quote, message="Only a professional services engineer writes a SOW.")
+    if quote.state != Quote.State.ACCEPTED:
+        raise ApplicationError(code="quote-not-accepted", message=f"{quote} is {quote.get_state_display().lower()};"
+                                                                  " a SOW follows an accepted quote.")
+    if Sow.objects.filter(quote=quote).exists():
+        raise ApplicationError(code="sow-exists", message=f"{quote} already has a SOW.")
+    lines = list(quote.lines.all())
+    ps = quote.ps_opportunity
+    with transaction.atomic():
+        sow = Sow.objects.create(
+            quote=quote, ps_opportunity=ps, author=user, title=f"Statement of work: {ps.name}",
+            scope="\n".join(f"- {line.description} (x{line.quantity})" for line in lines),
+            deliverables="\n".join(f"- {line.description}" for line in lines),
+            assumptions=quote.rom_version.assumptions, out_of_scope="Anything not listed under scope.",
+            acceptance_terms=SOW_ACCEPTANCE, currency=quote.currency, price=quote.total,
+            billing_terms=quote.billing_terms,
+        )
+        record(actor=user, opportunity=ps.parent, subject=sow, verb="sow.created",
+               message=f"{user} started {sow} from {quote}")
+    return sow
+
+
+SOW_EDITABLE = {"title", "scope", "deliverables", "assumptions", "out_of_scope", "acceptance_terms", "billing_terms",
+                "net_days", "hourly_rate"}
+
+
+def sow_update(*, user: Any, sow: Sow, milestones: list[tuple[str, Any]] | None = None, **fields: Any) -> Sow:
+    """The PSE edits a draft. The price is the accepted quote's; changing it takes a new quote or a change order."""
+    require(user, "sales.edit_sow", sow, message="Only the SOW's author edits it.")
+    if sow.state != Sow.State.DRAFT:
+        raise ApplicationError(code="sow-not-draft", message=f"{sow} is {sow.get_state_display().lower()}; only a "
+                                                             "draft is edited.")
+    unknown = set(fields) - SOW_EDITABLE
+    if unknown:
+        raise ApplicationError(code="invalid-field", message=f"Not editable on a SOW: {', '.join(sorted(unknown))}.")
+    if "billing_terms" in fields and fields["billing_terms"] not in BillingTerms.values:
+        raise ApplicationError(code="invalid-billing-terms",
+                               message=f"Unknown billing terms '{fields['billing_terms']}'.", field="billing_terms")
+    if "hourly_rate" in fields and fields["hourly_rate"] is not None:
+        fields["hourly_rate"] = parse_amount(fields["hourly_rate"], sow.currency, field="hourly rate")
+    if "net_days" in fields and (not isinstance(fields["net_days"], int) or not 0 <= fields["net_days"] <= 120):
+        raise ApplicationError(code="invalid-net-days", message="Net days is a whole number from 0 to 120.",
+                               field="net_days")
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(sow, name, value)
+        sow.save(update_fields=list(fields) or None)
+        if milestones is not None:
+            sow.milestones.all().delete()
+            SowMilestone.objects.bulk_create(
+                SowMilestone(sow=sow, name=name, amount=parse_amount(amount, sow.currency, field="milestone amount"),
+                             position=i)
+                for i, (name, amount) in enumerate(milestones)
+            )
+        record(actor=user, opportunity=sow.ps_opportunity.parent, subject=sow, verb="sow.updated",
+               message=f"{user} edited {sow}", data={"fields": sorted(fields)})
+    return sow
+
+
+def _check_sow_terms(sow: Sow) -> None:
+    if sow.billing_terms == BillingTerms.MILESTONES:
+        total = sum((m.amount for m in sow.milestones.all()), Decimal(0))
+        if not sow.milestones.exists() or total != sow.price:
+            raise ApplicationError(code="milestones-mismatch",
+                                   message=f"Milestones must add up to the SOW price {sow.currency} {sow.price:,} "
+                                           f"(they add up to {total:,}).")
+    if sow.billing_terms == BillingTerms.TIME_AND_MATERIALS and not sow.hourly_rate:
+        raise ApplicationError(code="hourly-rate-required", message="Time and materials needs an hourly rate.",
+                               field="hourly_rate")
+
+
+def sow_submit_review(*, user: Any, sow: Sow) -> Sow:
+    require(user, "sales.edit_sow", sow, message="Only the SOW's author sends it to review.")
+    if sow.state != Sow.State.DRAFT:
+        raise ApplicationError(code="sow-not-draft", message=f"{sow} is {sow.get_state_display().lower()}.")
+    _check_sow_terms(sow)
+    with transaction.atomic():
+        sow.submit_review()
+        save_transition(sow)
+        SowRevision.objects.update_or_create(sow=sow, version=sow.version,
+                                             defaults={"content": sow.content(), "content_hash": sow.content_hash()})
+        record(actor=user, opportunity=sow.ps_opportunity.parent, subject=sow, verb="sow.review_requested",
+               message=f"{user} sent {sow} to internal review")
+        notify(recipients=approvers_for(["ps_manager"]), kind="sow-review", text=f"{sow} waits for review.",
+               subject=sow)
+    return sow
+
+
+def sow_review(*, user: Any, sow: Sow, approve: bool, comment: str = "") -> Sow:
+    """Internal review by the PS manager (or Dir. CS / Director of PS), never by the author. Billing terms other
+    than the standard also need a role the policy's billing-terms rule names."""
+    require(user, "sales.review_sow", sow, message="Only the PS manager, Dir. CS or Director of PS reviews a SOW.")
+    if sow.author_id == user.pk:
+        raise ApplicationError(code="segregation-of-duties", message="Nobody reviews their own SOW.")
+    if sow.state != Sow.State.IN_REVIEW:
+        raise ApplicationError(code="sow-not-in-review", message=f"{sow} is {sow.get_state_display().lower()}.")
+    if not approve and not comment.strip():
+        raise ApplicationError(code="comment-required", message="Say what to change.", field="comment")
+    if approve:
+        needed = policy_rules.requirements_for(policy_active().rules, "sow", {"billing_terms": sow.billing_terms})
+        mine = roles_of(user)
+        for req in needed:
+            if not user.is_superuser and not mine & set(req.approvers):
+                raise ApplicationError(code="forbidden", message=f"{req.label}: {user} cannot approve this SOW.")
+    with transaction.atomic():
+        if approve:
+            sow.approve()
+            sow.reviewed_by = user
+        else:
+            sow.return_to_draft()
+        save_transition(sow)
+        record(actor=user, opportunity=sow.ps_opportunity.parent, subject=sow,
+               verb="sow.approved" if approve else "sow.returned",
+               message=f"{user} {'approved' if approve else 'returned'} {sow}" + (f": {comment}" if comment else ""))
+        notify(recipients=[sow.author], kind="sow-reviewed",
+               text=f"{sow} was {'approved' if approve else 'returned'} by {user}.", subject=sow)
+    return sow
+
+
+def sow_send(*, user: Any, sow: Sow, contact: Contact) -> Sow:
+    require(user, "sales.send_sow", sow, message="Only the SOW's author or the deal's sales rep sends it.")
+    ps = sow.ps_opportunity
+    if contact.account_id != ps.parent.account_id:
+        raise ApplicationError(code="wrong-contact", message=f"{contact} is not a contact of {ps.parent.account}.",
+                               field="contact")
+    if sow.state != Sow.State.APPROVED:
+        raise ApplicationError(code="sow-not-approved", message=f"{sow} is {sow.get_state_display().lower()}; only "
+                                                                "an approved SOW goes to the customer.")
+    with transaction.atomic():
+        sow.send()
+        sow.sent_to = contact
+        sow.sent_at = timezone.now()
+        save_transition(sow)
+        ps_stage(actor=user, ps_opportunity=ps, transition="mark_sow_sent", why=f"{sow} sent for signature")
+        record(actor=user, opportunity=ps.parent, subject=sow, verb="sow.sent",
+               message=f"{user} sent {sow} to {contact} for signature")
+    return sow
+
+
+def sow_sign(*, customer: CustomerActor, sow: Sow, name: str, title: str, content_hash: str | None = None) -> Sow:
+    """The customer signs with a typed name and title; time, address, browser and a hash of what was signed are
+    kept."""
+    ps = sow.ps_opportunity
+    customer.check_account(ps.parent.account_id)
+    if sow.state != Sow.State.SENT:
+        raise ApplicationError(code="sow-not-sent", message=f"{sow} is {sow.get_state_display().lower()}; "
+                                                            "it cannot be signed now.")
+    if not (name or "").strip() or not (title or "").strip():
+        raise ApplicationError(code="signature-incomplete", message="Type your full name and your title to sign.")
+    current_hash = sow.content_hash()
+    if content_hash is not None and content_hash != current_hash:
+        raise ApplicationError(code="sow-changed", message="The SOW changed since it was shown to you; reload it.")
+    with transaction.atomic():
+        sow.sign()
+        save_transition(sow)
+        SowSignature.objects.create(sow=sow, contact=customer.contact, signed_name=name.strip(),
+                                    signed_title=title.strip(), ip_address=customer.ip_address,
+                                    user_agent=customer.user_agent[:400], content_hash=current_hash,
+                                    version=sow.version)
+        ps_stage(actor=customer, ps_opportunity=ps, transition="mark_sow_signed", why=f"{sow} signed")
+        record(actor=customer, opportunity=ps.parent, subject=sow, verb="sow.signed",
+               message=f"{name.strip()} ({title.strip()}) signed {sow}",
+               data={"hash": current_hash, "ip": customer.ip_address})
+        notify(recipients=[ps.owner, sow.author], kind="sow-signed",
+               text=f"{sow} was signed by the customer: mark the opportunity Closed Won.", subject=sow)
+    return sow
+
+
+def sow_request_changes(*, customer: CustomerActor, sow: Sow, changes: str) -> Sow:
+    """The customer returns the SOW with changes: it goes back to draft as a new version."""
+    ps = sow.ps_opportunity
+    customer.check_account(ps.parent.account_id)
+    if sow.state != Sow.State.SENT:
+        raise ApplicationError(code="sow-not-sent", message=f"{sow} is {sow.get_state_display().lower()}.")
+    if not (changes or "").strip():
+        raise ApplicationError(code="changes-required", message="Describe the changes you need.", field="changes")
+    with transaction.atomic():
+        sow.return_to_draft()
+        sow.version += 1
+        save_transition(sow)
+        ps_stage(actor=customer, ps_opportunity=ps, transition="mark_sow_returned", why=f"{sow} returned")
+        record(actor=customer, opportunity=ps.parent, subject=sow, verb="sow.changes_requested",
+               message=f"{customer.label} returned the SOW with changes: {changes[:300]}")
+        notify(recipients=[sow.author, ps.owner], kind="sow-changes", text=f"Customer asks changes to {sow}.",
+               subject=sow)
+    return sow
+
