@@ -6,7 +6,7 @@ from .models import User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Organisation", {"fields": ("title", "manager")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Organisation", {"fields": ("title", "manager")}))
     list_display = ["username", "first_name", "last_name", "email", "manager", "is_active"]
     list_filter = ["groups", "is_active"]
     list_select_related = ["manager"]

@@ -34,5 +34,5 @@ def user_ensure(*, actor: Any = None, username: str, roles: list[str], password:
         if created:
             event_record(actor=actor, subject=user, verb="user.created",
                          message=f"User {username} created with roles {', '.join(roles)}")
-    user._psops_roles = None  # roles changed: forget the cache
+    user._psops_roles = None  # type: ignore[attr-defined]  # roles changed: forget the cache
     return user

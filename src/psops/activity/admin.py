@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from psops.core.admin import ReadOnlyModelAdmin as ReadOnlyAdmin
+
 from .models import Message, Notification, Thread, TimelineEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The timeline is append-only: the admin shows it and changes nothing."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TimelineEvent)

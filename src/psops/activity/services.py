@@ -79,6 +79,6 @@ def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Ki
             msg.mentions.set(mentioned)
             notify(recipients=[m for m in mentioned if m.pk != user.pk], kind="mention",
                    text=f"{user} mentioned you in '{thread.title}': {body[:200]}", subject=thread)
-        event_record(actor=user, subject=thread.root, verb=f"message.{kind}", thread=thread,
+        event_record(actor=user, subject=thread.root or thread, verb=f"message.{kind}", thread=thread,
                      message=f"{user} posted a {Message.Kind(kind).label.lower()}")
     return msg

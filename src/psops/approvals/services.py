@@ -172,12 +172,14 @@ def rom_submit(*, user: Any, rom: Rom) -> ApprovalRequest | None:
 
 
 def _rom_approved(*, actor: Any, rom: Rom) -> None:
+    version = rom.current
+    assert version is not None and version.high is not None  # rom_submit refuses a ROM without a price
     rom.approve()
-    rom.approved_version = rom.current
+    rom.approved_version = version
     save_transition(rom)
     ps = rom.ps_opportunity
     if ps is not None:
-        ps_amount_follow(actor=actor, ps_opportunity=ps, amount=rom.current.high, why="approved ROM")
+        ps_amount_follow(actor=actor, ps_opportunity=ps, amount=version.high, why="approved ROM")
         if ps.stage == "rom-approval":
             ps_stage(actor=actor, ps_opportunity=ps, transition="mark_rom_approved", why="ROM approved")
 
@@ -189,6 +191,8 @@ def rom_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment: st
     if request.kind != "rom":
         raise ApplicationError(code="wrong-kind", message="This is not a ROM approval request.")
     version = request.subject
+    if version is None:
+        raise ApplicationError(code="subject-not-found", message="The ROM version of this request is gone.")
     rom = version.rom
     opportunity = rom.opportunity
     if outcome == Decision.Outcome.NEEDS_DISCOVERY and not (questions or comment).strip():

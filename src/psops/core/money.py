@@ -38,7 +38,7 @@ def quantize(amount: Decimal | int | str, currency: str = "USD") -> Decimal:
 
 def parse_amount(raw: object, currency: str = "USD", *, field: str = "amount", allow_negative: bool = False) -> Decimal:
     """Parse user input into a quantized amount, refusing floats, garbage and (by default) negatives."""
-    if isinstance(raw, float) or isinstance(raw, bool):
+    if isinstance(raw, float | bool):
         raise ApplicationError(code="invalid-amount", message=f"{field} must be a decimal amount, not {raw!r}.",
                                field=field)
     try:

@@ -57,7 +57,9 @@ class Opportunity(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "opportunities"
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="opportunity_amount_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="opportunity_amount_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account.name}: {self.name}"

@@ -234,7 +234,8 @@ def opportunity_inactivity_check(*, opportunity_id: int, now: dt.datetime | None
             notify(recipients=[opp.owner], kind="inactivity-closed",
                    text=f"{opp} was closed as lost after {close_days} days without activity.", subject=opp)
             return "closed"
-        if idle >= dt.timedelta(days=warn_days) and (opp.inactivity_warned_at is None or opp.inactivity_warned_at < last):
+        warned_since = opp.inactivity_warned_at is not None and opp.inactivity_warned_at >= last
+        if idle >= dt.timedelta(days=warn_days) and not warned_since:
             opp.inactivity_warned_at = now
             opp.save(update_fields=["inactivity_warned_at"])
             record(actor=None, opportunity=opp, subject=opp, verb="opportunity.inactivity_warning",

@@ -32,7 +32,7 @@ class Project(ConcurrentTransitionMixin, models.Model):
     currency = currency_field()
     engagement_manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                            on_delete=models.PROTECT, related_name="managed_projects")
-    engineers = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Assignment",
+    engineers: models.ManyToManyField = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Assignment",
                                        through_fields=("project", "engineer"), related_name="projects")
     state = FSMField(default=State.CREATED, choices=State.choices, protected=True)
     held_from = models.CharField(max_length=20, blank=True)

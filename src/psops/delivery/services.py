@@ -312,7 +312,8 @@ def completion_accept(*, customer: CustomerActor | None, request: AcceptanceRequ
     _answerable(request, customer)
     if customer is not None and not ((name or "").strip() and (title or "").strip()):
         raise ApplicationError(code="signature-incomplete", message="Type your full name and your title to accept.")
-    if customer is None and (now or timezone.now()) < request.passive_at:  # only the timer accepts for a silent customer
+    # Only the timer accepts for a silent customer, and only once the deadline has passed.
+    if customer is None and (now or timezone.now()) < request.passive_at:
         raise ApplicationError(code="not-yet-passive", message="The customer still has time to answer.")
     project = request.project
     passive = customer is None
@@ -357,7 +358,8 @@ def milestone_accept(*, customer: CustomerActor, project: Project, milestone: So
             acceptance = MilestoneAcceptance.objects.create(project=project, milestone=milestone,
                                                             contact=customer.contact)
     except IntegrityError as exc:
-        raise ApplicationError(code="already-accepted", message=f"Milestone '{milestone}' was accepted already.") from exc
+        raise ApplicationError(code="already-accepted",
+                               message=f"Milestone '{milestone}' was accepted already.") from exc
     _record(customer, project, "milestone.accepted", f"{customer.label} accepted milestone '{milestone}'")
     return acceptance
 

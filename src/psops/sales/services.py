@@ -33,8 +33,11 @@ HUNDRED = Decimal(100)
 
 def _quote_lines_from_rom(rom: Rom, currency: str) -> list[QuoteLine]:
     """The approved ROM's lines at their high value: the budget the customer agreed to."""
-    lines = []
-    for line in rom.approved_version.lines:
+    lines: list[QuoteLine] = []
+    approved = rom.approved_version
+    if approved is None:
+        return lines
+    for line in approved.lines:
         quantity = int(line["quantity"]) or 1
         amount = quantize(Decimal(line["high"]), currency)
         lines.append(QuoteLine(code=line["code"], description=line["description"], quantity=quantity,
@@ -132,6 +135,8 @@ def quote_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment: 
     if request.kind != "quote":
         raise ApplicationError(code="wrong-kind", message="This is not a quote approval request.")
     quote = request.subject
+    if quote is None:
+        raise ApplicationError(code="quote-not-found", message="The quote of this request is gone.")
     with transaction.atomic():
         decided = request_decide(user=user, request=request, outcome=outcome, comment=comment,
                                  opportunity=quote.ps_opportunity.parent)
