@@ -53,3 +53,212 @@ def make_deal(people: dict, *, segment: str = "large", name: str = "Acme Corp", 
 
 def customer(contact) -> CustomerActor:
     return CustomerActor(contact=contact, ip_address="203.0.113.7", user_agent="pytest-browser/1.0")
+
+
+# --- Stage builders: a fresh engagement brought to a named stage through the real services ---------------------
+# One small function per stage; `reach(people, stage)` runs every stage up to and including `stage`, in order.
+# Used by tests/test_permissions.py and tests/test_refusals.py.
+
+from psops.approvals import services as approvals  # noqa: E402
+from psops.billing import services as billing  # noqa: E402
+from psops.delivery import services as delivery  # noqa: E402
+from psops.estimating import services as estimating  # noqa: E402
+from psops.sales import services as sales  # noqa: E402
+from psops.workflow import services as workflow  # noqa: E402
+
+SMALL_ROM = {"users": 100, "projects": 500, "large_repos": 0}  # USD 30,000 - 40,000: no technical review needed
+
+
+class Engagement:
+    """The records of one deal's chain, filled in as stages are reached."""
+
+    def __init__(self, people: dict, *, name: str = "Acme Corp", discount: str = "0",
+                 billing_terms: str = "full-on-signature"):
+        self.people, self.name, self.discount, self.billing_terms = people, name, discount, billing_terms
+        self.account = self.contact = self.opp = self.rom = self.rom_request = self.ps = self.quote = None
+        self.quote_request = self.sow = self.project = self.invoice = self.entry = self.completion = None
+        self.wrap = self.case = self.write_off = None
+
+    @property
+    def buyer(self) -> CustomerActor:
+        return customer(self.contact)
+
+
+def _deal(e):
+    e.account, e.contact, e.opp = make_deal(e.people, name=e.name)
+
+
+def _scoping(e):
+    crm.opportunity_move_stage(user=e.people["sal"], opportunity=e.opp, stage="2-scoping")
+
+
+def _rom(e):
+    e.rom = estimating.rom_create(user=e.people["sa"], opportunity=e.opp, template="sm-to-saas", answers=SMALL_ROM)
+
+
+def _ps(e):
+    e.ps = estimating.rom_open_ps_opportunity(user=e.people["sal"], rom=e.rom, name=f"{e.name} migration")
+
+
+def _rom_submitted(e):
+    e.rom_request = approvals.rom_submit(user=e.people["sal"], rom=e.rom)
+
+
+def _rom_approved(e):
+    approvals.rom_decide(user=e.people["psmanager"], request=e.rom_request, outcome="approve")
+    e.rom.refresh_from_db()
+    e.ps.refresh_from_db()
+
+
+def _quote(e):
+    e.quote = sales.quote_create(user=e.people["sal"], ps_opportunity=e.ps, discount_percent=e.discount,
+                                 billing_terms=e.billing_terms,
+                                 valid_until=timezone.localdate() + dt.timedelta(days=30))
+
+
+def _quote_submitted(e):
+    e.quote_request = sales.quote_submit(user=e.people["sal"], quote=e.quote)
+
+
+# role -> the demo username holding it (the first one, for roles several people hold)
+ROLE_HOLDER = {}
+for _username, _roles in STAFF.items():
+    for _role in _roles:
+        ROLE_HOLDER.setdefault(_role, _username)
+
+
+def _quote_approved(e):
+    if e.quote_request is not None:  # a discount or other terms need approvals: one yes per role the rules name
+        for req in e.quote_request.requirements.all():
+            for role_name in req.approvers if req.mode == "all" else req.approvers[:1]:
+                sales.quote_decide(user=e.people[ROLE_HOLDER[role_name]], request=e.quote_request, outcome="approve")
+        e.quote.refresh_from_db()
+
+
+def _quote_sent(e):
+    sales.quote_send(user=e.people["sal"], quote=e.quote, contact=e.contact)
+
+
+def _quote_accepted(e):
+    sales.quote_accept(customer=e.buyer, quote=e.quote)
+
+
+def _sow(e):
+    e.sow = sales.sow_create(user=e.people["pse"], quote=e.quote)
+
+
+def _sow_in_review(e):
+    sales.sow_submit_review(user=e.people["pse"], sow=e.sow)
+
+
+def _sow_approved(e):
+    reviewer = "psmanager" if e.billing_terms == "full-on-signature" else "dirps"
+    sales.sow_review(user=e.people[reviewer], sow=e.sow, approve=True)
+
+
+def _sow_sent(e):
+    sales.sow_send(user=e.people["pse"], sow=e.sow, contact=e.contact)
+
+
+def _sow_signed(e):
+    sales.sow_sign(customer=e.buyer, sow=e.sow, name="Casey Customer", title="VP Engineering")
+
+
+def _won(e):
+    e.project = workflow.ps_opportunity_close_won(user=e.people["sal"], ps_opportunity=e.ps)
+    e.ps.refresh_from_db()
+    e.invoice = e.project.invoices.first()  # the draft the terms call for at signature (None for some terms)
+
+
+def _invoiced(e):
+    if e.invoice is not None:
+        billing.invoice_issue(user=e.people["finance"], invoice=e.invoice)
+
+
+def _staffed(e):
+    delivery.project_assign_engineer(user=e.people["psmanager"], project=e.project, engineer=e.people["pse"])
+
+
+def _kicked_off(e):
+    delivery.project_kick_off(user=e.people["psmanager"], project=e.project, kickoff_date=timezone.localdate(),
+                              budget_hours="120")
+
+
+def _in_delivery(e):
+    delivery.project_start_delivery(user=e.people["psmanager"], project=e.project)
+
+
+def _time_logged(e):
+    e.entry = delivery.time_log(user=e.people["pse"], project=e.project, date=timezone.localdate(), hours="7.5")
+
+
+def _completion_asked(e):
+    e.completion = delivery.completion_request(user=e.people["pse"], project=e.project, contact=e.contact)
+
+
+def _completed(e):
+    delivery.completion_accept(customer=e.buyer, request=e.completion, name="Casey Customer", title="VP Engineering")
+    e.project.refresh_from_db()
+
+
+def _wrap_up(e):
+    e.wrap = workflow.wrap_up_start(user=e.people["pse"], project=e.project)
+
+
+def _wrapped_up(e):
+    for code in ("summary-sent", "notified", "documents"):
+        delivery.wrap_up_check(user=e.people["pse"], wrap=e.wrap, code=code)
+    delivery.wrap_up_check(user=e.people["pse"], wrap=e.wrap, code="hours-cost", actual_hours="100",
+                           actual_cost="15000")
+    delivery.sign_off_send(user=e.people["sal"], project=e.project, contact=e.contact)
+    e.case = workflow.wrap_up_finish(user=e.people["pse"], wrap=e.wrap)
+    e.project.refresh_from_db()
+
+
+def _write_off_requested(e):
+    e.write_off = billing.write_off_request(user=e.people["finance"], invoice=e.invoice, amount="1000.00",
+                                            reason="Goodwill after a late start")
+
+
+# stage -> (the stage it follows, its builder), in process order.
+STAGES = {
+    "deal": (None, _deal),
+    "scoping": ("deal", _scoping),
+    "rom": ("deal", _rom),
+    "ps": ("rom", _ps),
+    "rom-submitted": ("ps", _rom_submitted),
+    "rom-approved": ("rom-submitted", _rom_approved),
+    "quote": ("rom-approved", _quote),
+    "quote-submitted": ("quote", _quote_submitted),
+    "quote-approved": ("quote-submitted", _quote_approved),
+    "quote-sent": ("quote-approved", _quote_sent),
+    "quote-accepted": ("quote-sent", _quote_accepted),
+    "sow": ("quote-accepted", _sow),
+    "sow-in-review": ("sow", _sow_in_review),
+    "sow-approved": ("sow-in-review", _sow_approved),
+    "sow-sent": ("sow-approved", _sow_sent),
+    "sow-signed": ("sow-sent", _sow_signed),
+    "won": ("sow-signed", _won),
+    "invoiced": ("won", _invoiced),
+    "write-off-requested": ("invoiced", _write_off_requested),
+    "staffed": ("invoiced", _staffed),
+    "kicked-off": ("staffed", _kicked_off),
+    "in-delivery": ("kicked-off", _in_delivery),
+    "time-logged": ("in-delivery", _time_logged),
+    "completion-asked": ("in-delivery", _completion_asked),
+    "completed": ("completion-asked", _completed),
+    "wrap-up": ("completed", _wrap_up),
+    "wrapped-up": ("wrap-up", _wrapped_up),
+}
+
+
+def reach(people: dict, stage: str, **options) -> Engagement:
+    """A fresh engagement at `stage`: every earlier stage was done, by the people whose act it is."""
+    path = []
+    while stage is not None:
+        path.append(stage)
+        stage = STAGES[stage][0]
+    engagement = Engagement(people, **options)
+    for name in reversed(path):
+        STAGES[name][1](engagement)
+    return engagement

@@ -3,6 +3,7 @@ from django.contrib import admin
 from psops.core.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
 from .models import Account, Contact, Opportunity, PSOpportunity
+from .selectors import with_ps_total
 
 
 class ContactInline(ReadOnlyInline):
@@ -25,11 +26,18 @@ class PSOpportunityInline(ReadOnlyInline):
 
 @admin.register(Opportunity)
 class OpportunityAdmin(ReadOnlyModelAdmin):
-    list_display = ["name", "account", "owner", "segment", "stage", "amount", "currency", "close_date"]
+    list_display = ["name", "account", "owner", "segment", "stage", "amount", "ps_total", "currency", "close_date"]
     list_filter = ["stage", "segment"]
     list_select_related = ["account", "owner"]
     search_fields = ["name", "account__name"]
     inlines = [PSOpportunityInline]
+
+    def get_queryset(self, request):
+        return with_ps_total(super().get_queryset(request))
+
+    @admin.display(description="PS total", ordering="ps_total")
+    def ps_total(self, obj):
+        return obj.ps_total
 
 
 @admin.register(PSOpportunity)

@@ -160,7 +160,7 @@ class RomVersionInline(admin.TabularInline):
     model = RomVersion
     fk_name = "rom"
     extra = 0
-    fields = ["number", "currency", "low", "high", "flags", "table_versions", "created_by", "created_at"]
+    fields = ("number", "currency", "low", "high", "flags", "table_versions", "created_by", "created_at")
     readonly_fields = fields
     show_change_link = True
 
@@ -180,7 +180,7 @@ class RomAdmin(admin.ModelAdmin):
 
     list_display = ["__str__", "template", "status", "opportunity", "created_by", "created_at"]
     list_filter = ["template", "status"]
-    list_select_related = ["opportunity", "created_by"]
+    list_select_related = ["opportunity__account", "created_by"]
     readonly_fields = ["opportunity", "ps_opportunity", "template", "status", "current", "approved_version",
                        "created_by", "created_at"]
     inlines = [RomVersionInline]

@@ -43,14 +43,15 @@ def load_default_tables(apps: Any = None) -> list[str]:
         created.append("price_book")
 
     if not MigrationMatrix.objects.exists() and tables.migration_matrix is not None:
-        source = tables.migration_matrix
+        matrix_source = tables.migration_matrix
         matrix = MigrationMatrix.objects.create(
-            version=1, is_active=True, note=DEFAULT_NOTE, currency=source.currency,
-            large_repo_block_size=source.large_repo_block_size, large_repo_block_price=source.large_repo_block_price,
+            version=1, is_active=True, note=DEFAULT_NOTE, currency=matrix_source.currency,
+            large_repo_block_size=matrix_source.large_repo_block_size,
+            large_repo_block_price=matrix_source.large_repo_block_price,
             technical_review_over=tables.technical_review_over)
         MigrationBand.objects.bulk_create(
             MigrationBand(matrix=matrix, users_max=b.users_max, projects_max=b.projects_max, low=b.low, high=b.high)
-            for b in source.bands)
+            for b in matrix_source.bands)
         created.append("migration_matrix")
 
     if not RateCard.objects.exists() and tables.rate_card is not None:

@@ -1,0 +1,44 @@
+"""Reads of deals, shaped and scoped for the people who look at them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from psops.accounts import roles
+from psops.accounts.roles import has_role
+
+from .models import Opportunity, PSOpportunity
+
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
+def with_ps_total(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    """Annotate each deal with the sum of its PS children's amounts (lost ones excluded)."""
+    return qs.annotate(ps_total=Coalesce(
+        Sum("ps_opportunities__ps_amount", filter=~Q(ps_opportunities__stage="closed-lost")), ZERO))
+
+
+def ps_total(opportunity: Opportunity) -> Decimal:
+    total = (PSOpportunity.objects.filter(parent=opportunity).exclude(stage="closed-lost")
+             .aggregate(t=Sum("ps_amount"))["t"])
+    return total or Decimal("0.00")
+
+
+def opportunity_list(*, user: Any, filters: dict | None = None) -> QuerySet[Opportunity]:
+    """Sales reps see their own deals and their reports'; everyone else who works deals sees all."""
+    qs = with_ps_total(Opportunity.objects.select_related("account", "owner"))
+    if has_role(user, roles.SALES_REP) and not user.is_superuser and not has_role(
+            user, roles.PS_MANAGER, roles.DIR_CS, roles.FINANCE, roles.ADMINISTRATOR):
+        qs = qs.filter(Q(owner=user) | Q(owner__manager=user))
+    filters = filters or {}
+    if filters.get("stage"):
+        qs = qs.filter(stage=filters["stage"])
+    if filters.get("segment"):
+        qs = qs.filter(segment=filters["segment"])
+    if filters.get("q"):
+        qs = qs.filter(Q(name__icontains=filters["q"]) | Q(account__name__icontains=filters["q"]))
+    return qs

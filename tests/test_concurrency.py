@@ -1,0 +1,88 @@
+"""Two people doing the same act at the same moment: exactly one wins and nothing is doubled.
+
+Only PostgreSQL has the row locks these acts rely on under real concurrency; SQLite serialises whole-database
+writes, so there the tests skip. CI runs them on PostgreSQL and checks that they ran (`.ci/run`).
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from psops.activity.models import TimelineEvent
+from psops.approvals import services as approvals
+from psops.approvals.models import ApprovalRequest, Decision
+from psops.billing.models import Invoice
+from psops.crm.models import PSOpportunity
+from psops.delivery.models import Project
+from psops.estimating.models import Rom
+from psops.workflow import services as workflow
+from tests.builders_concurrency import race, rom_waiting_for_approval, sow_signed, staff
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="needs PostgreSQL: run with DATABASE_URL=postgres://psops:psops@127.0.0.1:5432/psops"),
+]
+
+ROUNDS = 5
+User = get_user_model()
+
+
+def test_two_approvers_decide_the_same_rom_at_once():
+    people = staff()
+    for round_ in range(ROUNDS):
+        deal = rom_waiting_for_approval(people, name=f"Approval Race {round_}")
+        request_pk = deal.request.pk
+
+        def approver(username):
+            def prepare():
+                user = User.objects.get(username=username)
+                request = ApprovalRequest.objects.get(pk=request_pk)
+                return lambda: approvals.rom_decide(user=user, request=request, outcome="approve",
+                                                    comment=f"approved by {username}")
+            return prepare
+
+        outcomes = race(approver("psmanager"), approver("dircs"))
+
+        winners = [o for o in outcomes if o.refused is None]
+        losers = [o for o in outcomes if o.refused is not None]
+        assert len(winners) == 1 and len(losers) == 1, f"round {round_}: {outcomes}"
+        assert losers[0].refused.code in ("already-decided", "conflict"), f"round {round_}: {losers[0].refused}"
+        assert winners[0].value.state == ApprovalRequest.State.APPROVED
+
+        request = ApprovalRequest.objects.get(pk=request_pk)
+        assert request.state == ApprovalRequest.State.APPROVED
+        assert Decision.objects.filter(request=request).count() == 1
+        assert Rom.objects.get(pk=deal.rom.pk).status == Rom.Status.APPROVED
+        assert TimelineEvent.objects.filter(verb="approval.approve", subject_id=request_pk).count() == 1
+
+
+def test_two_people_mark_the_same_deal_closed_won_at_once():
+    people = staff()
+    for round_ in range(ROUNDS):
+        deal = sow_signed(people, name=f"Close Race {round_}")
+        ps_pk = deal.ps.pk
+
+        def seller(username):
+            def prepare():
+                user = User.objects.get(username=username)
+                ps = PSOpportunity.objects.get(pk=ps_pk)
+                return lambda: workflow.ps_opportunity_close_won(user=user, ps_opportunity=ps)
+            return prepare
+
+        # The SAL who owns the deal and their manager, both allowed to close it.
+        outcomes = race(seller("sal"), seller("salesmgr"))
+
+        winners = [o for o in outcomes if o.refused is None]
+        losers = [o for o in outcomes if o.refused is not None]
+        assert len(winners) == 1 and len(losers) == 1, f"round {round_}: {outcomes}"
+        assert losers[0].refused.code in ("conflict", "not-ready"), f"round {round_}: {losers[0].refused}"
+
+        assert PSOpportunity.objects.get(pk=ps_pk).stage == "closed-won"
+        (project,) = Project.objects.filter(ps_opportunity_id=ps_pk)
+        assert project == winners[0].value and project.sow_id == deal.sow.pk
+        assert Invoice.objects.filter(project=project).count() == 1
+        assert TimelineEvent.objects.filter(verb="project.created", subject_id=project.pk).count() == 1
+        assert TimelineEvent.objects.filter(verb="ps_opportunity.stage", subject_id=ps_pk,
+                                            data__to="closed-won").count() == 1
