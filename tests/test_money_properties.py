@@ -79,7 +79,9 @@ class BillingInvariants(TestCase):
 
         for act in sequence:
             invoices = list(Invoice.objects.filter(project=project).order_by("pk"))
-            pick = (lambda i: invoices[i % len(invoices)]) if invoices else (lambda i: None)
+            def pick(i, invoices=invoices):
+                return invoices[i % len(invoices)] if invoices else None
+
             before = snapshot(project)
             try:
                 kind = act[0]
