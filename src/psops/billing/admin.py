@@ -1,7 +1,11 @@
 from django.contrib import admin
+from django.utils import timezone
 
 from psops.core.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
+from .selectors import with_collection_figures
+
+from .ageing import bucket
 from .models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
 
 
@@ -36,7 +40,23 @@ class ActionInline(ReadOnlyInline):
 
 @admin.register(CollectionCase)
 class CollectionCaseAdmin(ReadOnlyModelAdmin):
-    list_display = ["project", "state", "reminder_level", "disputed", "opened_at", "closed_at"]
+    list_display = ["project", "state", "outstanding", "oldest_due", "ageing", "reminder_level", "disputed",
+                    "opened_at", "closed_at"]
     list_filter = ["state", "disputed"]
     list_select_related = ["project"]
     inlines = [ActionInline]
+
+    def get_queryset(self, request):
+        return with_collection_figures(super().get_queryset(request))
+
+    @admin.display(description="Outstanding", ordering="outstanding")
+    def outstanding(self, obj):
+        return obj.outstanding
+
+    @admin.display(description="Oldest due", ordering="oldest_due")
+    def oldest_due(self, obj):
+        return obj.oldest_due
+
+    @admin.display(description="Ageing")
+    def ageing(self, obj):
+        return bucket(obj.oldest_due, timezone.localdate()) if obj.outstanding else "-"

@@ -1,0 +1,71 @@
+"""Reads for Finance: open balances, ageing and collections, at a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from psops.accounts import roles
+from psops.accounts.roles import has_role
+
+from .ageing import BUCKETS, bucket
+from .models import CollectionCase, CreditNote, Invoice, Payment, WriteOff
+
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+ZERO = Value(Decimal("0.00"), output_field=MONEY)
+
+
+def _sum_of(model, **filters) -> Coalesce:
+    rows = (model.objects.filter(invoice=OuterRef("pk"), **filters).order_by().values("invoice")
+            .annotate(t=Sum("amount")).values("t"))
+    return Coalesce(Subquery(rows, output_field=MONEY), ZERO)
+
+
+def with_balance(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Annotate each invoice with what is still owed on it (issued invoices; zero otherwise is the caller's filter)."""
+    return qs.annotate(balance=F("amount") - _sum_of(Payment) - _sum_of(CreditNote)
+                       - _sum_of(WriteOff, state=WriteOff.State.APPROVED))
+
+
+def open_invoices(*, user: Any) -> QuerySet[Invoice]:
+    """Issued, unpaid invoices with their balance; Finance and the controller see them."""
+    if not (user.is_superuser or has_role(user, roles.FINANCE, roles.CONTROLLER)):
+        return Invoice.objects.none()
+    return with_balance(Invoice.objects.filter(state=Invoice.State.ISSUED)
+                        .select_related("project__ps_opportunity__parent__account"))
+
+
+def with_collection_figures(qs: QuerySet[CollectionCase]) -> QuerySet[CollectionCase]:
+    """Annotate cases with `outstanding` (open balance of the project) and `oldest_due` (oldest open invoice)."""
+    per_project = with_balance(Invoice.objects.filter(project=OuterRef("project"), state=Invoice.State.ISSUED))
+    outstanding = per_project.order_by().values("project").annotate(t=Sum("balance")).values("t")
+    oldest = (Invoice.objects.filter(project=OuterRef("project"), state=Invoice.State.ISSUED).order_by("due_date")
+              .values("due_date")[:1])
+    return qs.annotate(outstanding=Coalesce(Subquery(outstanding, output_field=MONEY), ZERO),
+                       oldest_due=Subquery(oldest))
+
+
+def collection_list(*, user: Any, today: dt.date | None = None) -> list[CollectionCase]:
+    """Open collection cases with `outstanding`, `oldest_due` and the ageing `bucket` of the oldest open invoice."""
+    if not (user.is_superuser or has_role(user, roles.FINANCE, roles.CONTROLLER)):
+        return []
+    today = today or timezone.localdate()
+    cases = list(with_collection_figures(CollectionCase.objects.filter(state=CollectionCase.State.OPEN))
+                 .select_related("project__ps_opportunity__parent__account").order_by("oldest_due", "pk"))
+    for case in cases:
+        case.bucket = bucket(case.oldest_due, today)  # type: ignore[attr-defined]
+    return cases
+
+
+def ageing(*, user: Any, today: dt.date | None = None) -> dict[str, Decimal]:
+    """Accounts receivable by ageing bucket, over every issued invoice."""
+    today = today or timezone.localdate()
+    totals = dict.fromkeys(BUCKETS, Decimal("0.00"))
+    for due, balance in open_invoices(user=user).values_list("due_date", "balance"):
+        totals[bucket(due, today)] += balance
+    return totals
