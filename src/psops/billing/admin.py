@@ -3,10 +3,9 @@ from django.utils import timezone
 
 from psops.core.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
-from .selectors import with_collection_figures
-
 from .ageing import bucket
 from .models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
+from .selectors import with_collection_figures
 
 
 class PaymentInline(ReadOnlyInline):
