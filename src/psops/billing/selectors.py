@@ -16,7 +16,7 @@ from psops.accounts.roles import has_role
 from .ageing import BUCKETS, bucket
 from .models import CollectionCase, CreditNote, Invoice, Payment, WriteOff
 
-MONEY = DecimalField(max_digits=16, decimal_places=2)
+MONEY: DecimalField = DecimalField(max_digits=16, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY)
 
 
@@ -66,6 +66,6 @@ def ageing(*, user: Any, today: dt.date | None = None) -> dict[str, Decimal]:
     """Accounts receivable by ageing bucket, over every issued invoice."""
     today = today or timezone.localdate()
     totals = dict.fromkeys(BUCKETS, Decimal("0.00"))
-    for due, balance in open_invoices(user=user).values_list("due_date", "balance"):
-        totals[bucket(due, today)] += balance
+    for invoice in open_invoices(user=user):
+        totals[bucket(invoice.due_date, today)] += invoice.balance  # type: ignore[attr-defined]
     return totals
