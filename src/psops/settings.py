@@ -23,6 +23,8 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "django_tasks",
     "django_tasks_db",
+    "django_htmx",
+    "template_partials",
     "psops.core",
     "psops.accounts",
     "psops.activity",
@@ -33,6 +35,8 @@ INSTALLED_APPS = [
     "psops.delivery",
     "psops.billing",
     "psops.workflow",
+    "psops.portal",
+    "psops.web",
 ]
 
 MIDDLEWARE = [
@@ -44,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "psops.core.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "psops.urls"
@@ -59,6 +65,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "psops.web.context.navigation",
             ],
         },
     },
@@ -84,7 +91,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("PSOPS_TIME_ZONE", default="UTC")
@@ -103,12 +111,40 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 EMAIL_BACKEND = env.str("PSOPS_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("PSOPS_FROM_EMAIL", default="psops@localhost")
 
+# Production hardening: PSOPS_PRODUCTION=1 (with PSOPS_DEBUG=0 and a real PSOPS_SECRET_KEY) behind HTTPS.
+PRODUCTION = env.bool("PSOPS_PRODUCTION", default=False)
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("PSOPS_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("PSOPS_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No inline scripts or styles anywhere: everything comes from our own static files.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+# Failed logins allowed per username and per address within the window before the login form refuses.
+LOGIN_THROTTLE = {"ATTEMPTS": 5, "WINDOW_SECONDS": 900}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Business rules that are configuration rather than data.
 PSOPS = {
     # Country whose public holidays the business-day calendar starts from; the administrator adds company days.
     "HOLIDAY_COUNTRY": env.str("PSOPS_HOLIDAY_COUNTRY", default="US"),
     "PASSIVE_ACCEPTANCE_BUSINESS_DAYS": 5,
     "DEFAULT_CURRENCY": "USD",
+    # Customer links expire after this many days.
+    "LINK_DAYS": env.int("PSOPS_LINK_DAYS", default=30),
+    "BASE_URL": env.str("PSOPS_BASE_URL", default="http://127.0.0.1:8000"),
 }
 
 LOGGING = {

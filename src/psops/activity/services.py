@@ -82,3 +82,13 @@ def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Ki
         event_record(actor=user, subject=thread.root or thread, verb=f"message.{kind}", thread=thread,
                      message=f"{user} posted a {Message.Kind(kind).label.lower()}")
     return msg
+
+
+def notifications_mark_read(*, user: Any, ids: list[int] | None = None) -> int:
+    """Mark the user's own notifications read (all unread ones when no ids are given)."""
+    from django.utils import timezone
+
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
