@@ -47,12 +47,13 @@ def next_step(ps: PSOpportunity | None, opp: Opportunity) -> str:
         }[rom.status]
     if ps.stage == "rom-approval":
         roms = list(opp.roms.all())
-        status = roms[0].status if roms else None
-        return {
+        status = roms[0].status if roms else ""
+        waiting: dict[str, str] = {
             Rom.Status.DRAFT: "Send the revised ROM for approval (step 3)",
             Rom.Status.NEEDS_DISCOVERY: "Answer the discovery questions and revise the ROM (step 7)",
             Rom.Status.REJECTED: "Revise the ROM or close the PS opportunity as lost",
-        }.get(status, "Waiting for the ROM decision (step 6)")
+        }
+        return waiting.get(status, "Waiting for the ROM decision (step 6)")
     return {
         "approved": "Build and send the quote (step 8)",
         "quoted": "Waiting for the customer to accept the quote",
@@ -100,7 +101,8 @@ def work_queue(user: Any) -> list[Queue]:
             children = list(opp.ps_opportunities.all())
             for ps in children or [None]:
                 rows.append({"opportunity": opp, "ps": ps, "next": next_step(ps, opp)})
-        queues.append(Queue("deals", "My deals and their next step", "No open deals. Create an opportunity to start.", rows))
+        queues.append(Queue("deals", "My deals and their next step",
+                            "No open deals. Create an opportunity to start.", rows))
     if mine & {roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,
                roles.VP_GLOBAL_SERVICES}:
         queues.append(Queue("approvals", "Approvals waiting for you", "Nothing waits for your approval.",
@@ -120,7 +122,8 @@ def work_queue(user: Any) -> list[Queue]:
                             list(Quote.objects.filter(state=Quote.State.ACCEPTED, sow__isnull=True)
                                  .select_related("ps_opportunity__parent__account"))))
         queues.append(Queue("sows", "My SOW drafts", "No SOW draft of yours is open.",
-                            list(Sow.objects.filter(author=user, state=Sow.State.DRAFT).select_related("ps_opportunity"))))
+                            list(Sow.objects.filter(author=user, state=Sow.State.DRAFT)
+                                 .select_related("ps_opportunity"))))
         queues.append(Queue("projects", "My projects and wrap-ups", "You are not on any open project.",
                             list(Project.objects.filter(assignments__engineer=user)
                                  .exclude(state__in=[Project.State.CLOSED, Project.State.CANCELLED])
