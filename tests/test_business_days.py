@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 from hypothesis import assume, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from psops.core.business_days import Calendar
@@ -159,6 +160,7 @@ days = st.dates(min_value=D(2020, 1, 1), max_value=D(2035, 12, 31))
 days_off = st.frozensets(st.dates(min_value=D(2020, 1, 1), max_value=D(2036, 6, 30)), max_size=20)
 
 
+@hypothesis_settings(deadline=None)  # the first use of a year builds its holiday list
 @given(start=days, n=st.integers(min_value=1, max_value=40), extra=days_off)
 def test_nth_business_day_lands_on_a_business_day_n_minus_one_days_later(start, n, extra):
     calendar = Calendar(country="US", extra=extra)
@@ -169,6 +171,7 @@ def test_nth_business_day_lands_on_a_business_day_n_minus_one_days_later(start, 
     assert calendar.business_days_between(start, result) == n - 1
 
 
+@hypothesis_settings(deadline=None)
 @given(start=days, n=st.integers(min_value=1, max_value=40))
 def test_a_start_that_is_no_business_day_counts_from_the_next_one(start, n):
     first = US.nth_business_day(start, 1)

@@ -29,21 +29,31 @@ ROUNDS = 5
 User = get_user_model()
 
 
+def approver(username, request_pk):
+    """An approver in a browser of their own: their own copies of the records, then the decision."""
+    def prepare():
+        user = User.objects.get(username=username)
+        request = ApprovalRequest.objects.get(pk=request_pk)
+        return lambda: approvals.rom_decide(user=user, request=request, outcome="approve",
+                                            comment=f"approved by {username}")
+    return prepare
+
+
+def closer(username, ps_pk):
+    def prepare():
+        user = User.objects.get(username=username)
+        ps = PSOpportunity.objects.get(pk=ps_pk)
+        return lambda: workflow.ps_opportunity_close_won(user=user, ps_opportunity=ps)
+    return prepare
+
+
 def test_two_approvers_decide_the_same_rom_at_once():
     people = staff()
     for round_ in range(ROUNDS):
         deal = rom_waiting_for_approval(people, name=f"Approval Race {round_}")
         request_pk = deal.request.pk
 
-        def approver(username):
-            def prepare():
-                user = User.objects.get(username=username)
-                request = ApprovalRequest.objects.get(pk=request_pk)
-                return lambda: approvals.rom_decide(user=user, request=request, outcome="approve",
-                                                    comment=f"approved by {username}")
-            return prepare
-
-        outcomes = race(approver("psmanager"), approver("dircs"))
+        outcomes = race(approver("psmanager", request_pk), approver("dircs", request_pk))
 
         winners = [o for o in outcomes if o.refused is None]
         losers = [o for o in outcomes if o.refused is not None]
@@ -64,15 +74,8 @@ def test_two_people_mark_the_same_deal_closed_won_at_once():
         deal = sow_signed(people, name=f"Close Race {round_}")
         ps_pk = deal.ps.pk
 
-        def seller(username):
-            def prepare():
-                user = User.objects.get(username=username)
-                ps = PSOpportunity.objects.get(pk=ps_pk)
-                return lambda: workflow.ps_opportunity_close_won(user=user, ps_opportunity=ps)
-            return prepare
-
         # The SAL who owns the deal and their manager, both allowed to close it.
-        outcomes = race(seller("sal"), seller("salesmgr"))
+        outcomes = race(closer("sal", ps_pk), closer("salesmgr", ps_pk))
 
         winners = [o for o in outcomes if o.refused is None]
         losers = [o for o in outcomes if o.refused is not None]

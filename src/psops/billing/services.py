@@ -7,6 +7,7 @@ billed never exceeds the SOW's value plus change orders; payments, credits and w
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -222,7 +223,7 @@ def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) 
             raise ApplicationError(code="over-credit", message=f"Credit exceeds the open balance of {locked}.",
                                    field="amount")
         note = CreditNote.objects.create(invoice=locked, amount=value, reason=reason, issued_by=user,
-                                         number=f"tmp-{timezone.now().timestamp()}")
+                                         number=f"tmp-{uuid.uuid4().hex[:12]}")
         note.number = f"CN-{note.pk:05d}"
         note.save(update_fields=["number"])
         _record(user, locked.project, locked, "invoice.credited",
