@@ -213,3 +213,12 @@ def rom_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment: st
             rom.reject()
             save_transition(rom)
     return decided
+
+
+def may_decide(user: Any, request: ApprovalRequest) -> bool:
+    """Whether `user` is an approver this pending request still waits for (the same rule request_decide applies)."""
+    if request.state != ApprovalRequest.State.PENDING or user.pk in (request.submitted_by_id, request.author_id):
+        return False
+    if any(d.approver_id == user.pk for d in request.decisions.all()):
+        return False
+    return any(_eligible(user, r) for r in request.requirements.all())

@@ -26,3 +26,16 @@ rules.add_perm("crm.create_ps_opportunity", is_sales & owns_deal)
 rules.add_perm("crm.change_ps_opportunity", is_sales & owns_deal)
 # Step 2: the SAL or the SA (the TAM where there is no SA) builds the ROM for a deal.
 rules.add_perm("crm.estimate_opportunity", is_scoper)
+
+
+@rules.predicate
+def sees_deal(user, deal) -> bool:
+    """Sales reps see their own deals and their reports'; every other internal role sees all deals."""
+    if deal is None:
+        return False
+    if user.is_superuser or roles.roles_of(user) - {roles.SALES_REP}:
+        return True
+    return owns_deal(user, deal)
+
+
+rules.add_perm("crm.view_deal", sees_deal)

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from .views import home, inbox, search
+from . import kinds  # noqa: F401  (registers the record pages and their acts)
+from .records import KINDS
+from .views import home, inbox, records, search
 
 app_name = "web"
 
@@ -9,4 +11,11 @@ urlpatterns = [
     path("search/", search.search, name="search"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/read/", inbox.inbox_read, name="inbox_read"),
+    path("r/<str:model_name>/<int:pk>/act/<slug:code>/", records.record_act, name="act"),
+    path("r/<str:model_name>/<int:pk>/message/", records.record_message, name="message"),
+]
+# Each record kind gets a readable address, e.g. /opportunities/12/, named web:<model name>.
+urlpatterns += [
+    path(f"{kind.path}/<int:pk>/", records.record_page, {"model_name": name}, name=name)
+    for name, kind in KINDS.items()
 ]

@@ -1,0 +1,472 @@
+"""What each record page shows and which acts it offers. Every act calls exactly one service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from psops.accounts import roles
+from psops.approvals import services as approvals
+from psops.approvals.models import ApprovalRequest
+from psops.billing import services as billing
+from psops.billing.models import CollectionCase, Invoice
+from psops.crm import services as crm
+from psops.crm.choices import LossReason, PSStage, Stage
+from psops.crm.models import Contact, Opportunity, PSOpportunity
+from psops.delivery import services as delivery
+from psops.delivery.models import AcceptanceRequest, Project, WrapUp
+from psops.delivery.services import WRAP_UP_ITEMS
+from psops.estimating import services as estimating
+from psops.estimating.models import Rom
+from psops.sales import services as sales
+from psops.sales.choices import BillingTerms
+from psops.sales.models import Quote, Sow
+from psops.workflow import services as workflow
+
+from .acts import Act, register
+from .records import Kind
+from .records import register as register_kind
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def _contacts(record_account_id):
+    return Contact.objects.filter(account_id=record_account_id)
+
+
+class ContactForm(forms.Form):
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), label="Customer contact")
+
+    def __init__(self, *args, account_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = _contacts(account_id)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=300)
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RequiredCommentForm(forms.Form):
+    comment = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+# --- Opportunity ---------------------------------------------------------------------------------------------
+
+
+class StageForm(forms.Form):
+    stage = forms.ChoiceField(label="Move to", choices=Stage.choices)
+    reason = forms.CharField(label="Reason (required to move back)", required=False, max_length=300)
+
+
+register_kind(Kind("opportunity", "opportunities",
+                   lambda pk: Opportunity.objects.select_related("account", "owner").get(pk=pk),
+                   lambda o: o, "web/facts/opportunity.html", lambda o: f"{o.account.name}: {o.name}"))
+register("opportunity", Act(
+    "stage", "Move stage", perm="crm.advance_opportunity", form=StageForm, style="secondary",
+    run=lambda user, o, d: crm.opportunity_move_stage(user=user, opportunity=o, stage=d["stage"], reason=d["reason"]),
+    success="Stage changed."))
+
+
+# --- PS opportunity ------------------------------------------------------------------------------------------
+
+
+class AmountForm(forms.Form):
+    ps_amount = forms.DecimalField(label="PS amount", min_value=0, max_digits=14, decimal_places=2)
+    reason = forms.CharField(label="Why", required=False, max_length=200)
+
+
+class LostForm(forms.Form):
+    reason = forms.ChoiceField(label="Loss reason", choices=LossReason.choices)
+    note = forms.CharField(label="Note", required=False, max_length=500)
+
+
+class QuoteForm(forms.Form):
+    valid_until = forms.DateField(label="Valid until", widget=DATE)
+    discount_percent = forms.DecimalField(label="Discount (%)", min_value=0, max_value=100, initial=0,
+                                          decimal_places=2)
+    billing_terms = forms.ChoiceField(label="Billing terms", choices=BillingTerms.choices)
+    investment = forms.BooleanField(label="Investment (free services)", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["valid_until"].initial = timezone.localdate() + dt.timedelta(days=30)
+
+
+register_kind(Kind("psopportunity", "ps-opportunities",
+                   lambda pk: PSOpportunity.objects.select_related("parent__account", "owner").get(pk=pk),
+                   lambda p: p.parent, "web/facts/psopportunity.html"))
+register(
+    "psopportunity",
+    Act("quote", "Build the quote", perm="crm.change_ps_opportunity", form=QuoteForm,
+        when=lambda p: p.stage == PSStage.APPROVED,
+        run=lambda user, p, d: sales.quote_create(user=user, ps_opportunity=p, valid_until=d["valid_until"],
+                                                  discount_percent=d["discount_percent"],
+                                                  billing_terms=d["billing_terms"], investment=d["investment"]),
+        success="Quote built from the approved ROM."),
+    Act("close-won", "Mark Closed Won", perm="crm.change_ps_opportunity",
+        when=lambda p: p.stage == PSStage.SOW_SIGNED,
+        run=lambda user, p, d: workflow.ps_opportunity_close_won(user=user, ps_opportunity=p),
+        success="Closed Won: the SOW project is created and the first invoice drafted."),
+    Act("amount", "Set PS amount", perm="crm.change_ps_opportunity", form=AmountForm, style="secondary",
+        when=lambda p: p.is_open,
+        run=lambda user, p, d: crm.ps_opportunity_set_amount(user=user, ps_opportunity=p, ps_amount=d["ps_amount"],
+                                                             reason=d["reason"]),
+        success="PS amount updated."),
+    Act("lost", "Close as lost", perm="crm.change_ps_opportunity", form=LostForm, style="danger",
+        when=lambda p: p.is_open,
+        run=lambda user, p, d: crm.ps_opportunity_close_lost(user=user, ps_opportunity=p, reason=d["reason"],
+                                                             note=d["note"]),
+        success="PS opportunity closed as lost."),
+)
+
+
+# --- ROM -----------------------------------------------------------------------------------------------------
+
+
+class OpenPsForm(forms.Form):
+    name = forms.CharField(label="Name", required=False, max_length=200)
+
+
+register_kind(Kind("rom", "roms",
+                   lambda pk: Rom.objects.select_related("opportunity__account", "opportunity__owner", "current",
+                                                         "approved_version", "ps_opportunity").get(pk=pk),
+                   lambda r: r.opportunity, "web/facts/rom.html"))
+register(
+    "rom",
+    Act("submit", "Send for approval", when=lambda r: r.status == Rom.Status.DRAFT,
+        allowed=lambda user, r: user.has_perm("crm.advance_opportunity", r.opportunity),
+        run=lambda user, r, d: approvals.rom_submit(user=user, rom=r), success="Sent for approval."),
+    Act("open-ps", "Create the PS opportunity", form=OpenPsForm, when=lambda r: r.ps_opportunity_id is None,
+        allowed=lambda user, r: user.has_perm("crm.create_ps_opportunity", r.opportunity),
+        run=lambda user, r, d: estimating.rom_open_ps_opportunity(user=user, rom=r, name=d["name"]),
+        success="PS opportunity created with the ROM's value as its PS amount."),
+)
+
+
+# --- Approval request ----------------------------------------------------------------------------------------
+
+
+class DiscoveryForm(forms.Form):
+    questions = forms.CharField(label="Questions to answer", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _request_deal(request: ApprovalRequest):
+    subject = request.subject
+    return subject.rom.opportunity if request.kind == "rom" else subject.ps_opportunity.parent
+
+
+def _decide(outcome):
+    def run(user, request, data):
+        if request.kind == "rom":
+            return approvals.rom_decide(user=user, request=request, outcome=outcome, comment=data.get("comment", ""),
+                                        questions=data.get("questions", ""))
+        return sales.quote_decide(user=user, request=request, outcome=outcome,
+                                  comment=data.get("comment", "") or data.get("questions", ""))
+    return run
+
+
+register_kind(Kind("approvalrequest", "approvals",
+                   lambda pk: ApprovalRequest.objects.select_related("policy", "submitted_by", "author")
+                   .prefetch_related("requirements", "decisions__approver").get(pk=pk),
+                   _request_deal, "web/facts/approvalrequest.html", lambda r: r.title))
+register(
+    "approvalrequest",
+    Act("approve", "Approve", form=CommentForm, allowed=approvals.may_decide, run=_decide("approve"),
+        success="Approved."),
+    Act("discovery", "Needs discovery", form=DiscoveryForm, style="secondary", allowed=approvals.may_decide,
+        when=lambda r: r.kind == "rom", run=_decide("needs-discovery"),
+        success="Sent back with your questions; they are in the engagement's thread."),
+    Act("reject", "Reject", form=RequiredCommentForm, style="danger", allowed=approvals.may_decide,
+        run=_decide("reject"), success="Rejected."),
+)
+
+
+# --- Quote ---------------------------------------------------------------------------------------------------
+
+
+def _account_of_quote(user, quote):
+    return {"account_id": quote.ps_opportunity.parent.account_id}
+
+
+register_kind(Kind("quote", "quotes",
+                   lambda pk: Quote.objects.select_related("ps_opportunity__parent__account", "sent_to")
+                   .prefetch_related("lines").get(pk=pk),
+                   lambda q: q.ps_opportunity.parent, "web/facts/quote.html"))
+register(
+    "quote",
+    Act("submit", "Submit", perm="sales.manage_quote", when=lambda q: q.state == Quote.State.DRAFT,
+        run=lambda user, q, d: sales.quote_submit(user=user, quote=q),
+        success="Submitted: approved at once when the policy asks for nothing, otherwise sent to its approvers."),
+    Act("send", "Send to the customer", perm="sales.manage_quote", form=ContactForm, form_kwargs=_account_of_quote,
+        when=lambda q: q.state == Quote.State.APPROVED,
+        run=lambda user, q, d: sales.quote_send(user=user, quote=q, contact=d["contact"]),
+        success="Quote sent; the customer answers through their private link."),
+    Act("sow", "Write the SOW", perm="sales.write_sow",
+        when=lambda q: q.state == Quote.State.ACCEPTED and not Sow.objects.filter(quote=q).exists(),
+        run=lambda user, q, d: sales.sow_create(user=user, quote=q), success="SOW drafted from the PS SOW template."),
+)
+
+
+# --- SOW -----------------------------------------------------------------------------------------------------
+
+
+class SowForm(forms.ModelForm):
+    class Meta:
+        model = Sow
+        fields = ["title", "scope", "deliverables", "assumptions", "out_of_scope", "acceptance_terms",
+                  "billing_terms", "net_days", "hourly_rate"]
+        widgets = {f: forms.Textarea(attrs={"rows": 3}) for f in
+                   ["scope", "deliverables", "assumptions", "out_of_scope", "acceptance_terms"]}
+
+    def __init__(self, *args, instance=None, **kwargs):
+        super().__init__(*args, instance=instance, **kwargs)
+
+
+def _sow_update(user, sow, data):
+    return sales.sow_update(user=user, sow=sow, **{k: v for k, v in data.items() if k in sales.SOW_EDITABLE})
+
+
+register_kind(Kind("sow", "sows",
+                   lambda pk: Sow.objects.select_related("ps_opportunity__parent__account", "author", "quote")
+                   .prefetch_related("milestones").get(pk=pk),
+                   lambda s: s.ps_opportunity.parent, "web/facts/sow.html"))
+register(
+    "sow",
+    Act("edit", "Edit", perm="sales.edit_sow", form=SowForm, style="secondary",
+        form_kwargs=lambda user, s: {"instance": Sow.objects.get(pk=s.pk)},
+        when=lambda s: s.state == Sow.State.DRAFT, run=_sow_update, success="SOW saved."),
+    Act("review", "Send to review", perm="sales.edit_sow", when=lambda s: s.state == Sow.State.DRAFT,
+        run=lambda user, s, d: sales.sow_submit_review(user=user, sow=s), success="Sent to internal review."),
+    Act("approve", "Approve", perm="sales.review_sow", allowed=lambda user, s: s.author_id != user.pk,
+        when=lambda s: s.state == Sow.State.IN_REVIEW,
+        run=lambda user, s, d: sales.sow_review(user=user, sow=s, approve=True), success="SOW approved."),
+    Act("return", "Return with comments", perm="sales.review_sow", form=RequiredCommentForm, style="secondary",
+        allowed=lambda user, s: s.author_id != user.pk, when=lambda s: s.state == Sow.State.IN_REVIEW,
+        run=lambda user, s, d: sales.sow_review(user=user, sow=s, approve=False, comment=d["comment"]),
+        success="SOW returned to its author."),
+    Act("send", "Send for signature", perm="sales.send_sow", form=ContactForm,
+        form_kwargs=lambda user, s: {"account_id": s.ps_opportunity.parent.account_id},
+        when=lambda s: s.state == Sow.State.APPROVED,
+        run=lambda user, s, d: sales.sow_send(user=user, sow=s, contact=d["contact"]),
+        success="SOW sent; the customer signs through their private link."),
+)
+
+
+# --- Project -------------------------------------------------------------------------------------------------
+
+
+class EngineerForm(forms.Form):
+    engineer = forms.ModelChoiceField(label="Engineer", queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["engineer"].queryset = get_user_model().objects.filter(
+            groups__name=roles.PS_ENGINEER, is_active=True).order_by("username")
+
+
+class KickOffForm(forms.Form):
+    kickoff_date = forms.DateField(label="Kick-off", widget=DATE)
+    go_live_date = forms.DateField(label="Go-live", widget=DATE, required=False)
+    budget_hours = forms.DecimalField(label="Budget hours", min_value=0, decimal_places=2, required=False)
+
+
+class ProgressForm(forms.Form):
+    percent = forms.IntegerField(label="Percent complete", min_value=0, max_value=98)
+
+
+class ChangeOrderForm(forms.Form):
+    description = forms.CharField(label="Description", max_length=300)
+    amount = forms.DecimalField(label="Amount", min_value=0, decimal_places=2)
+
+
+class TimeForm(forms.Form):
+    date = forms.DateField(label="Date", widget=DATE)
+    hours = forms.DecimalField(label="Hours", min_value=0, max_value=24, decimal_places=2)
+    note = forms.CharField(label="Note", required=False, max_length=300)
+
+
+class WrapUpItemForm(forms.Form):
+    code = forms.ChoiceField(label="Item", choices=[(c, label) for c, label in WRAP_UP_ITEMS
+                                                   if c not in delivery.AUTOMATIC_ITEMS])
+    note = forms.CharField(label="Note", required=False, max_length=300)
+    actual_hours = forms.DecimalField(label="Actual hours (for hours and cost)", required=False, decimal_places=2)
+    actual_cost = forms.DecimalField(label="Actual cost (for hours and cost)", required=False, decimal_places=2)
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(label="The customer's reply", max_length=500)
+
+
+def _project_contacts(user, p):
+    return {"account_id": p.ps_opportunity.parent.account_id}
+
+
+def _pending(project, kind):
+    return project.acceptance_requests.filter(kind=kind, state=AcceptanceRequest.State.PENDING).first()
+
+
+def _wrap(project):
+    return WrapUp.objects.filter(project=project).first()
+
+
+OPEN_STATES = (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF, Project.State.IN_DELIVERY)
+register_kind(Kind("project", "projects",
+                   lambda pk: Project.objects.select_related("ps_opportunity__parent__account", "sow",
+                                                             "engagement_manager")
+                   .prefetch_related("assignments__engineer", "change_orders", "acceptance_requests__contact",
+                                     "invoices").get(pk=pk),
+                   lambda p: p.ps_opportunity.parent, "web/facts/project.html"))
+register(
+    "project",
+    Act("assign", "Assign engineer", perm="delivery.manage_project", form=EngineerForm,
+        when=lambda p: p.state in OPEN_STATES,
+        run=lambda user, p, d: delivery.project_assign_engineer(user=user, project=p, engineer=d["engineer"]),
+        success="Engineer assigned."),
+    Act("kick-off", "Kick off", perm="delivery.manage_project", form=KickOffForm,
+        when=lambda p: p.state == Project.State.STAFFED,
+        run=lambda user, p, d: delivery.project_kick_off(user=user, project=p, kickoff_date=d["kickoff_date"],
+                                                         go_live_date=d["go_live_date"],
+                                                         budget_hours=d["budget_hours"]),
+        success="Project kicked off."),
+    Act("deliver", "Start delivery", perm="delivery.manage_project",
+        when=lambda p: p.state == Project.State.KICKED_OFF,
+        run=lambda user, p, d: delivery.project_start_delivery(user=user, project=p), success="In delivery."),
+    Act("progress", "Report progress", perm="delivery.deliver_project", form=ProgressForm, style="secondary",
+        when=lambda p: p.state == Project.State.IN_DELIVERY,
+        run=lambda user, p, d: delivery.project_set_progress(user=user, project=p, percent=d["percent"]),
+        success="Progress recorded."),
+    Act("time", "Log time", perm="delivery.log_time", form=TimeForm, style="secondary",
+        when=lambda p: p.state in (Project.State.KICKED_OFF, Project.State.IN_DELIVERY, Project.State.CLOSURE),
+        run=lambda user, p, d: delivery.time_log(user=user, project=p, date=d["date"], hours=d["hours"],
+                                                 note=d["note"]),
+        success="Time logged."),
+    Act("ask-acceptance", "Ask the customer to accept completion", perm="delivery.deliver_project",
+        form=ContactForm, form_kwargs=_project_contacts, when=lambda p: p.state == Project.State.IN_DELIVERY,
+        run=lambda user, p, d: delivery.completion_request(user=user, project=p, contact=d["contact"]),
+        success="Acceptance asked; without an answer in 5 business days the work is accepted."),
+    Act("change-order", "Add change order", perm="delivery.manage_project", form=ChangeOrderForm,
+        style="secondary", when=lambda p: p.state not in (Project.State.WRAPPED_UP, Project.State.CLOSED,
+                                                          Project.State.CANCELLED),
+        run=lambda user, p, d: workflow.change_order_add(user=user, project=p, description=d["description"],
+                                                         amount=d["amount"]),
+        success="Change order added and billed."),
+    Act("wrap-up", "Start the financial wrap-up", perm="delivery.deliver_project",
+        when=lambda p: p.state == Project.State.COMPLETED and _wrap(p) is None,
+        run=lambda user, p, d: workflow.wrap_up_start(user=user, project=p), success="Wrap-up started."),
+    Act("wrap-item", "Tick a wrap-up item", perm="delivery.deliver_project", form=WrapUpItemForm,
+        style="secondary", when=lambda p: (w := _wrap(p)) is not None and w.completed_at is None,
+        run=lambda user, p, d: delivery.wrap_up_check(user=user, wrap=_wrap(p), code=d["code"], note=d["note"],
+                                                      actual_hours=d["actual_hours"], actual_cost=d["actual_cost"]),
+        success="Wrap-up item ticked."),
+    Act("wrap-finish", "Finish the wrap-up", perm="delivery.deliver_project",
+        when=lambda p: (w := _wrap(p)) is not None and w.completed_at is None,
+        run=lambda user, p, d: workflow.wrap_up_finish(user=user, wrap=_wrap(p)),
+        success="Wrapped up: Finance now owns any open balance."),
+    Act("sign-off", "Send the sign-off document", perm="delivery.send_sign_off", form=ContactForm,
+        form_kwargs=_project_contacts,
+        when=lambda p: p.state in (Project.State.COMPLETED, Project.State.WRAPPED_UP)
+        and not p.acceptance_requests.filter(kind=AcceptanceRequest.Kind.SIGN_OFF).exists(),
+        run=lambda user, p, d: delivery.sign_off_send(user=user, project=p, contact=d["contact"]),
+        success="Sign-off document sent."),
+    Act("sign-off-reply", "Record the customer's 'accepted' reply", perm="delivery.send_sign_off",
+        form=ReplyForm, style="secondary",
+        when=lambda p: _pending(p, AcceptanceRequest.Kind.SIGN_OFF) is not None,
+        run=lambda user, p, d: delivery.sign_off_record_reply(
+            user=user, request=_pending(p, AcceptanceRequest.Kind.SIGN_OFF), reply=d["reply"]),
+        success="Reply recorded as the customer's sign-off."),
+    Act("hold", "Put on hold", perm="delivery.manage_project", form=ReasonForm, style="secondary",
+        when=lambda p: p.state in OPEN_STATES,
+        run=lambda user, p, d: delivery.project_hold(user=user, project=p, reason=d["reason"]), success="On hold."),
+    Act("resume", "Resume", perm="delivery.manage_project", when=lambda p: p.state == Project.State.ON_HOLD,
+        run=lambda user, p, d: delivery.project_resume(user=user, project=p), success="Resumed."),
+    Act("cancel", "Cancel project", perm="delivery.manage_project", form=ReasonForm, style="danger",
+        when=lambda p: p.state in (*OPEN_STATES, Project.State.ON_HOLD),
+        run=lambda user, p, d: delivery.project_cancel(user=user, project=p, reason=d["reason"]),
+        success="Project cancelled."),
+    Act("close", "Close project", perm="delivery.manage_project", when=lambda p: p.state == Project.State.WRAPPED_UP,
+        run=lambda user, p, d: delivery.project_close(user=user, project=p), success="Project closed."),
+)
+
+
+# --- Invoice -------------------------------------------------------------------------------------------------
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label="Amount", min_value=0, decimal_places=2)
+    received_on = forms.DateField(label="Received on", widget=DATE)
+    reference = forms.CharField(label="Reference", required=False, max_length=100)
+
+
+class MoneyReasonForm(forms.Form):
+    amount = forms.DecimalField(label="Amount", min_value=0, decimal_places=2)
+    reason = forms.CharField(label="Reason", max_length=300)
+
+
+class PromiseForm(forms.Form):
+    amount = forms.DecimalField(label="Amount promised", min_value=0, decimal_places=2)
+    promised_for = forms.DateField(label="Promised for", widget=DATE)
+    note = forms.CharField(label="Note", required=False, max_length=500)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label="Note", max_length=500)
+
+
+def _case(invoice):
+    return CollectionCase.objects.filter(project=invoice.project, state=CollectionCase.State.OPEN).first()
+
+
+register_kind(Kind("invoice", "invoices",
+                   lambda pk: Invoice.objects.select_related("project__ps_opportunity__parent__account", "project__sow")
+                   .prefetch_related("payments", "credit_notes", "write_offs").get(pk=pk),
+                   lambda i: i.project.ps_opportunity.parent, "web/facts/invoice.html"))
+ISSUED = Invoice.State.ISSUED
+register(
+    "invoice",
+    Act("issue", "Issue", perm="billing.manage_invoices", when=lambda i: i.state == Invoice.State.DRAFT,
+        run=lambda user, i, d: billing.invoice_issue(user=user, invoice=i), success="Invoice issued."),
+    Act("void", "Void draft", perm="billing.manage_invoices", form=ReasonForm, style="danger",
+        when=lambda i: i.state == Invoice.State.DRAFT,
+        run=lambda user, i, d: billing.invoice_void(user=user, invoice=i, reason=d["reason"]), success="Voided."),
+    Act("payment", "Record payment", perm="billing.manage_invoices", form=PaymentForm, when=lambda i: i.state == ISSUED,
+        run=lambda user, i, d: billing.payment_record(user=user, invoice=i, amount=d["amount"],
+                                                      received_on=d["received_on"], reference=d["reference"]),
+        success="Payment recorded."),
+    Act("credit", "Issue credit note", perm="billing.manage_invoices", form=MoneyReasonForm, style="secondary",
+        when=lambda i: i.state == ISSUED,
+        run=lambda user, i, d: billing.credit_note_issue(user=user, invoice=i, amount=d["amount"],
+                                                         reason=d["reason"]),
+        success="Credit note issued."),
+    Act("write-off", "Propose write-off", perm="billing.manage_invoices", form=MoneyReasonForm, style="secondary",
+        when=lambda i: i.state == ISSUED,
+        run=lambda user, i, d: billing.write_off_request(user=user, invoice=i, amount=d["amount"],
+                                                         reason=d["reason"]),
+        success="Write-off proposed to the controller."),
+    Act("approve-write-off", "Approve write-off", perm="billing.approve_write_off",
+        when=lambda i: i.write_offs.filter(state="requested").exists(),
+        allowed=lambda user, i: i.write_offs.filter(state="requested").exclude(requested_by=user).exists(),
+        run=lambda user, i, d: billing.write_off_decide(
+            user=user, write_off=i.write_offs.filter(state="requested").exclude(requested_by=user).first(),
+            approve=True),
+        success="Write-off approved."),
+    Act("remind", "Send reminder", perm="billing.manage_invoices",
+        when=lambda i: i.state == ISSUED and _case(i) is not None,
+        run=lambda user, i, d: billing.collection_remind(user=user, case=_case(i)), success="Reminder sent."),
+    Act("promise", "Record promise to pay", perm="billing.manage_invoices", form=PromiseForm, style="secondary",
+        when=lambda i: i.state == ISSUED and _case(i) is not None,
+        run=lambda user, i, d: billing.collection_promise(user=user, case=_case(i), amount=d["amount"],
+                                                          promised_for=d["promised_for"], note=d["note"]),
+        success="Promise recorded."),
+    Act("dispute", "Open or resolve dispute", perm="billing.manage_invoices", form=NoteForm, style="secondary",
+        when=lambda i: i.state == ISSUED and _case(i) is not None,
+        run=lambda user, i, d: billing.collection_dispute(user=user, case=_case(i), note=d["note"],
+                                                          resolved=_case(i).disputed),
+        success="Dispute recorded."),
+)

@@ -1,0 +1,96 @@
+"""One view for every record page and one for every act on it; the registries say what each kind shows."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from psops.activity.models import Message
+from psops.activity.selectors import messages_in, timeline_for
+from psops.activity.services import message_post, thread_for
+
+from .. import acts as act_registry
+from ..forms import MessageForm
+from ..records import KINDS
+from .common import attempt
+
+
+def _visible(request, model_name: str, pk: int):
+    kind = KINDS.get(model_name)
+    if kind is None:
+        raise Http404
+    try:
+        record = kind.load(pk)
+    except ObjectDoesNotExist as exc:
+        raise Http404 from exc
+    deal = kind.deal_of(record)
+    # Guessing an id shows nothing: a record outside what this user may see is simply not found.
+    if not request.user.has_perm("crm.view_deal", deal):
+        raise Http404
+    return kind, record, deal
+
+
+def _page(request, kind, record, deal, *, open_form=None, status=200):
+    acts = []
+    for act in act_registry.acts_for(kind.model_name):
+        if act.offered_to(request.user, record):
+            form = open_form if open_form is not None and open_form.prefix == act.code else act.make_form(
+                request.user, record)
+            acts.append({"act": act, "form": form, "open": form is open_form and open_form is not None})
+    thread = thread_for(deal)
+    context = {
+        "kind": kind, "record": record, "deal": deal, "title": kind.title(record), "acts": acts,
+        "timeline": timeline_for(record)[:200], "thread": thread, "messages_list": messages_in(thread),
+        "message_form": MessageForm(), "facts_template": kind.template,
+    }
+    response = render(request, "web/record.html", context)
+    response.status_code = status
+    return response
+
+
+@login_required
+def record_page(request, model_name: str, pk: int):
+    kind, record, deal = _visible(request, model_name, pk)
+    return _page(request, kind, record, deal)
+
+
+@require_POST
+@login_required
+def record_act(request, model_name: str, pk: int, code: str):
+    kind, record, deal = _visible(request, model_name, pk)
+    act = act_registry.find(model_name, code)
+    if act is None or not act.offered_to(request.user, record):
+        # Either no such act or not for this user now: explain, change nothing.
+        messages.error(request, "That action is not available to you on this record now.")
+        return _page(request, kind, record, deal, status=403 if act else 404)
+    form = act.make_form(request.user, record, request.POST)
+    if form is not None and not form.is_valid():
+        return _page(request, kind, record, deal, open_form=form, status=400)
+    data = form.cleaned_data if form is not None else {}
+    result = attempt(request, lambda: act.run(request.user, record, data), success=act.success, form=form)
+    if result is None:
+        record = kind.load(pk)
+        return _page(request, kind, record, deal, open_form=form, status=400)
+    target = result if isinstance(result, models.Model) and result._meta.model_name in KINDS else record
+    return redirect(f"web:{target._meta.model_name}", target.pk)
+
+
+@require_POST
+@login_required
+def record_message(request, model_name: str, pk: int):
+    kind, record, deal = _visible(request, model_name, pk)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        attempt(request, lambda: message_post(user=request.user, thread=thread_for(deal),
+                                              body=form.cleaned_data["body"],
+                                              kind=form.cleaned_data["kind"] or Message.Kind.COMMENT,
+                                              subject=record),
+                success="Posted to the engagement's thread.")
+    else:
+        messages.error(request, "Write a message before posting.")
+    return redirect(f"web:{model_name}", pk)

@@ -1,0 +1,135 @@
+"""Record pages: who sees them, which acts they offer, and what an act does (or refuses) through the browser's door."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from psops.accounts import roles
+from psops.accounts.services import user_ensure
+from psops.activity.models import TimelineEvent
+from psops.approvals.models import ApprovalRequest
+from psops.billing.models import Invoice
+from psops.crm.models import Opportunity, PSOpportunity
+from psops.delivery.models import Project
+from psops.estimating.models import Rom
+from psops.sales.models import Quote, Sow
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [Opportunity, PSOpportunity, Rom, ApprovalRequest, Quote, Sow, Project, Invoice]
+
+
+@pytest.fixture
+def demo():
+    call_command("demo")
+
+
+def url_of(obj):
+    return reverse(f"web:{obj._meta.model_name}", args=[obj.pk])
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_record_pages_for_anonymous_outsiders_and_insiders(client, demo, model):
+    obj = model.objects.first()
+    assert client.get(url_of(obj)).status_code == 302  # anonymous: log in first
+    user_ensure(username="outsider", roles=[roles.SALES_REP], password="demo")
+    client.login(username="outsider", password="demo")
+    assert client.get(url_of(obj)).status_code == 404  # another rep's deal: nothing to see, not even that it exists
+    client.logout()
+    client.login(username="sal", password="demo")
+    page = client.get(url_of(obj))
+    assert page.status_code == 200 and "Timeline" in page.content.decode()
+
+
+def test_unknown_record_is_not_found(client, demo):
+    client.login(username="sal", password="demo")
+    assert client.get("/opportunities/999999/").status_code == 404
+    assert client.get("/r/nosuchthing/1/act/go/").status_code in (404, 405)
+
+
+@pytest.mark.parametrize("username, shown, hidden", [
+    ("psmanager", ["Assign engineer", "Put on hold", "Ask the customer to accept completion"], ["Issue"]),
+    ("pse", ["Report progress", "Log time", "Ask the customer to accept completion"], ["Assign engineer"]),
+    ("sal", [], ["Assign engineer", "Report progress"]),
+])
+def test_project_page_offers_exactly_the_acts_of_the_role(client, demo, username, shown, hidden):
+    project = Project.objects.get(state="in-delivery")
+    client.login(username=username, password="demo")
+    page = client.get(url_of(project)).content.decode()
+    for label in shown:
+        assert label in page, label
+    for label in hidden:
+        assert f">{label}<" not in page, label
+
+
+def test_an_approver_approves_from_the_page(client, demo):
+    request = ApprovalRequest.objects.get(state="pending")
+    client.login(username="dircs", password="demo")
+    response = client.post(reverse("web:act", args=["approvalrequest", request.pk, "approve"]),
+                           {"approve-comment": "Fine"})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.state == "approved"
+    assert Rom.objects.get(versions=request.subject_id).status == "approved"
+
+
+def test_an_act_not_offered_to_the_user_is_refused_and_changes_nothing(client, demo):
+    request = ApprovalRequest.objects.get(state="pending")
+    events = TimelineEvent.objects.count()
+    client.login(username="sal", password="demo")  # the submitter may not approve
+    response = client.post(reverse("web:act", args=["approvalrequest", request.pk, "approve"]), {})
+    assert response.status_code == 403
+    assert "not available to you" in response.content.decode()
+    request.refresh_from_db()
+    assert request.state == "pending" and TimelineEvent.objects.count() == events
+
+
+def test_a_form_error_shows_beside_its_field_and_changes_nothing(client, demo):
+    project = Project.objects.get(state="in-delivery")
+    client.login(username="pse", password="demo")
+    events = TimelineEvent.objects.count()
+    response = client.post(reverse("web:act", args=["project", project.pk, "progress"]), {"progress-percent": "150"})
+    assert response.status_code == 400
+    assert 'id="id_progress-percent-error"' in response.content.decode()
+    assert TimelineEvent.objects.count() == events
+
+
+def test_a_service_refusal_shows_its_reason(client, demo):
+    invoice = Invoice.objects.filter(state="issued").first()
+    client.login(username="finance", password="demo")
+    response = client.post(reverse("web:act", args=["invoice", invoice.pk, "payment"]),
+                           {"payment-amount": "99999999", "payment-received_on": "2026-11-20"})
+    assert response.status_code == 400
+    assert "is more than that" in response.content.decode()
+    assert not invoice.payments.exists()
+
+
+def test_posting_to_the_thread_notifies_mentions(client, demo):
+    opp = Opportunity.objects.first()
+    client.login(username="sal", password="demo")
+    client.post(reverse("web:message", args=["opportunity", opp.pk]), {"body": "Please look @psmanager",
+                                                                        "kind": "comment"})
+    from psops.activity.models import Notification
+
+    assert Notification.objects.filter(recipient__username="psmanager", kind="mention").exists()
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_record_page_cost_does_not_grow_with_history(client, demo, model):
+    from psops.activity.services import message_post, thread_for
+
+    obj = model.objects.first()
+    client.login(username="admin", password="demo")
+    with CaptureQueriesContext(connection) as before:
+        client.get(url_of(obj))
+    from psops.web.records import KINDS
+
+    deal = KINDS[model._meta.model_name].deal_of(obj)
+    admin = deal.owner
+    for i in range(5):
+        message_post(user=admin, thread=thread_for(deal), body=f"note {i} @sa")
+    with CaptureQueriesContext(connection) as after:
+        client.get(url_of(obj))
+    assert len(before) == len(after)
