@@ -22,7 +22,7 @@ class Act:
     success: str
     perm: str | None = None  # checked with the record as the object
     when: Callable[[Any], bool] = lambda record: True
-    form: type[forms.Form] | None = None
+    form: type[forms.BaseForm] | None = None
     style: str = "primary"
     # Extra permission logic that is not a rules permission (e.g. "an approver this request waits for").
     allowed: Callable[[Any, Any], bool] | None = None
@@ -35,7 +35,7 @@ class Act:
             return False
         return self.allowed is None or self.allowed(user, record)
 
-    def make_form(self, user: Any, record: Any, data: Any = None) -> forms.Form | None:
+    def make_form(self, user: Any, record: Any, data: Any = None) -> forms.BaseForm | None:
         if self.form is None:
             return None
         return self.form(data, prefix=self.code, **self.form_kwargs(user, record))

@@ -159,6 +159,8 @@ class DiscoveryForm(forms.Form):
 
 def _request_deal(request: ApprovalRequest):
     subject = request.subject
+    if subject is None:
+        raise ApprovalRequest.DoesNotExist("the request's subject is gone")
     return subject.rom.opportunity if request.kind == "rom" else subject.ps_opportunity.parent
 
 
