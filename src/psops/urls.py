@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
     path("admin/", admin.site.urls),
+    path("c/", include("psops.portal.urls")),
     path("", include("psops.web.urls")),
 ]
