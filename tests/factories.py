@@ -59,8 +59,14 @@ def customer(contact) -> CustomerActor:
 # One small function per stage; `reach(people, stage)` runs every stage up to and including `stage`, in order.
 # Used by tests/test_permissions.py and tests/test_refusals.py.
 
+import pytest  # noqa: E402
+from django.apps import apps  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from psops.activity.models import TimelineEvent  # noqa: E402
 from psops.approvals import services as approvals  # noqa: E402
 from psops.billing import services as billing  # noqa: E402
+from psops.core.errors import ApplicationError  # noqa: E402
 from psops.delivery import services as delivery  # noqa: E402
 from psops.estimating import services as estimating  # noqa: E402
 from psops.sales import services as sales  # noqa: E402
@@ -73,11 +79,12 @@ class Engagement:
     """The records of one deal's chain, filled in as stages are reached."""
 
     def __init__(self, people: dict, *, name: str = "Acme Corp", discount: str = "0",
-                 billing_terms: str = "full-on-signature"):
-        self.people, self.name, self.discount, self.billing_terms = people, name, discount, billing_terms
+                 billing_terms: str = "full-on-signature", hourly_rate: str = "200"):
+        self.people, self.name, self.discount = people, name, discount
+        self.billing_terms, self.hourly_rate = billing_terms, hourly_rate
         self.account = self.contact = self.opp = self.rom = self.rom_request = self.ps = self.quote = None
         self.quote_request = self.sow = self.project = self.invoice = self.entry = self.completion = None
-        self.wrap = self.case = self.write_off = None
+        self.wrap = self.sign_off = self.case = self.write_off = None
 
     @property
     def buyer(self) -> CustomerActor:
@@ -132,7 +139,7 @@ def _quote_approved(e):
         for req in e.quote_request.requirements.all():
             for role_name in req.approvers if req.mode == "all" else req.approvers[:1]:
                 sales.quote_decide(user=e.people[ROLE_HOLDER[role_name]], request=e.quote_request, outcome="approve")
-        e.quote.refresh_from_db()
+        e.quote.refresh_from_db(fields=["state"])  # keeps e.quote.ps_opportunity the same object as e.ps
 
 
 def _quote_sent(e):
@@ -145,6 +152,12 @@ def _quote_accepted(e):
 
 def _sow(e):
     e.sow = sales.sow_create(user=e.people["pse"], quote=e.quote)
+    if e.billing_terms == "time-and-materials":
+        sales.sow_update(user=e.people["pse"], sow=e.sow, hourly_rate=e.hourly_rate)
+    if e.billing_terms == "milestones":  # two milestones that add up to the price
+        first = (e.sow.price / 2).quantize(e.sow.price)
+        sales.sow_update(user=e.people["pse"], sow=e.sow,
+                         milestones=[("Design and plan", first), ("Migration done", e.sow.price - first)])
 
 
 def _sow_in_review(e):
@@ -205,14 +218,25 @@ def _wrap_up(e):
     e.wrap = workflow.wrap_up_start(user=e.people["pse"], project=e.project)
 
 
-def _wrapped_up(e):
+def _on_hold(e):
+    delivery.project_hold(user=e.people["psmanager"], project=e.project, reason="Customer freeze until next quarter")
+
+
+def _wrap_up_ready(e):
     for code in ("summary-sent", "notified", "documents"):
         delivery.wrap_up_check(user=e.people["pse"], wrap=e.wrap, code=code)
     delivery.wrap_up_check(user=e.people["pse"], wrap=e.wrap, code="hours-cost", actual_hours="100",
                            actual_cost="15000")
-    delivery.sign_off_send(user=e.people["sal"], project=e.project, contact=e.contact)
+    e.sign_off = delivery.sign_off_send(user=e.people["sal"], project=e.project, contact=e.contact)
+
+
+def _wrapped_up(e):
     e.case = workflow.wrap_up_finish(user=e.people["pse"], wrap=e.wrap)
     e.project.refresh_from_db()
+
+
+def _signed_off(e):
+    delivery.sign_off_sign(customer=e.buyer, request=e.sign_off, name="Casey Customer", title="VP Engineering")
 
 
 def _write_off_requested(e):
@@ -244,11 +268,14 @@ STAGES = {
     "staffed": ("invoiced", _staffed),
     "kicked-off": ("staffed", _kicked_off),
     "in-delivery": ("kicked-off", _in_delivery),
+    "on-hold": ("in-delivery", _on_hold),
     "time-logged": ("in-delivery", _time_logged),
     "completion-asked": ("in-delivery", _completion_asked),
     "completed": ("completion-asked", _completed),
     "wrap-up": ("completed", _wrap_up),
-    "wrapped-up": ("wrap-up", _wrapped_up),
+    "wrap-up-ready": ("wrap-up", _wrap_up_ready),
+    "wrapped-up": ("wrap-up-ready", _wrapped_up),
+    "signed-off": ("wrapped-up", _signed_off),
 }
 
 
@@ -262,3 +289,31 @@ def reach(people: dict, stage: str, **options) -> Engagement:
     for name in reversed(path):
         STAGES[name][1](engagement)
     return engagement
+
+
+def db_state() -> dict:
+    """Every row of every psops table, to show that a refused act changed nothing (rows, states and amounts)."""
+    tables = sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)
+                     if m.__module__.startswith("psops.")})
+    with connection.cursor() as cursor:
+        state = {}
+        for table in tables:
+            cursor.execute(f'SELECT * FROM "{table}" ORDER BY 1')  # table names come from the app registry
+            state[table] = cursor.fetchall()
+    return state
+
+
+def assert_refused(act, *codes: str) -> ApplicationError:
+    """Run `act()`; it must be refused with one of `codes` (any code when none is named), with a sentence for a
+    person, and change nothing."""
+    before, events = db_state(), TimelineEvent.objects.count()
+    with pytest.raises(ApplicationError) as refused:
+        act()
+    error = refused.value
+    assert not codes or error.code in codes, f"refused with {error.code!r} ({error.message}), expected {codes}"
+    assert error.message.strip() and "Traceback" not in error.message and error.message in str(error)
+    assert TimelineEvent.objects.count() == events
+    after = db_state()
+    changed = sorted(label for label in before if before[label] != after[label])
+    assert not changed, f"a refused act changed {changed}"
+    return error

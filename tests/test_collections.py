@@ -26,7 +26,7 @@ def test_ageing_buckets(days_late, expected):
     assert bucket(today - dt.timedelta(days=days_late), today) == expected
 
 
-def _wrapped_up_case(people, name, issued_days_ago):
+def _wrapped_up_case(people, name, issued_days_ago, before_wrap_up=None):
     """A project whose invoice was issued `issued_days_ago`, wrapped up into collections (via the services)."""
     from psops.delivery import services as delivery
     from psops.workflow import services as workflow
@@ -40,6 +40,8 @@ def _wrapped_up_case(people, name, issued_days_ago):
     delivery.project_assign_engineer(user=people["psmanager"], project=project, engineer=people["pse"])
     delivery.project_kick_off(user=people["psmanager"], project=project, kickoff_date=timezone.localdate())
     delivery.project_start_delivery(user=people["psmanager"], project=project)
+    if before_wrap_up is not None:
+        before_wrap_up(project)
     request = delivery.completion_request(user=people["pse"], project=project, contact=contact)
     delivery.completion_accept(customer=customer(contact), request=request, name="C", title="CTO")
     project.refresh_from_db()
@@ -78,3 +80,21 @@ def test_paying_everything_closes_the_case(people):
     case.refresh_from_db()
     assert case.state == "closed" and Invoice.objects.get(pk=invoice.pk).state == "paid"
     assert selectors.collection_list(user=people["finance"]) == []
+
+
+def test_a_case_stays_open_while_a_draft_invoice_waits(people):
+    from psops.workflow import services as workflow
+
+    def late_change_order(project):
+        workflow.change_order_add(user=people["psmanager"], project=project, description="Extra day", amount="2000")
+
+    case, invoice = _wrapped_up_case(people, "Delta Co", issued_days_ago=5, before_wrap_up=late_change_order)
+    draft = invoice.project.invoices.get(state="draft")
+    services.payment_record(user=people["finance"], invoice=invoice, amount=invoice.amount,
+                            received_on=timezone.localdate())
+    case.refresh_from_db()
+    assert case.state == "open", "closed while a draft invoice was still to issue"
+    services.invoice_issue(user=people["finance"], invoice=draft)
+    services.payment_record(user=people["finance"], invoice=draft, amount="2000", received_on=timezone.localdate())
+    case.refresh_from_db()
+    assert case.state == "closed"

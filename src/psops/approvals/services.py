@@ -150,7 +150,7 @@ def request_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment
 def rom_submit(*, user: Any, rom: Rom) -> ApprovalRequest | None:
     """Step 3: the SAL sends the ROM's current version to the approvers the policy names."""
     opportunity = rom.opportunity
-    require(user, "crm.advance_opportunity", opportunity,
+    require(user, "crm.submit_rom", opportunity,
             message="Only the deal's sales rep (or their manager) sends its ROM for approval.")
     if rom.status != Rom.Status.DRAFT:
         raise ApplicationError(code="rom-not-draft", message=f"The ROM is {rom.get_status_display().lower()}; "
@@ -178,7 +178,7 @@ def _rom_approved(*, actor: Any, rom: Rom) -> None:
     rom.approved_version = version
     save_transition(rom)
     ps = rom.ps_opportunity
-    if ps is not None:
+    if ps is not None and ps.is_open:
         ps_amount_follow(actor=actor, ps_opportunity=ps, amount=version.high, why="approved ROM")
         if ps.stage == "rom-approval":
             ps_stage(actor=actor, ps_opportunity=ps, transition="mark_rom_approved", why="ROM approved")

@@ -176,7 +176,8 @@ def _settle(actor: Any, invoice: Invoice) -> None:
         save_transition(invoice)
         _record(actor, invoice.project, invoice, "invoice.paid", f"{invoice} is settled")
     case = CollectionCase.objects.filter(project=invoice.project, state=CollectionCase.State.OPEN).first()
-    if case is not None and not invoice.project.invoices.filter(state=Invoice.State.ISSUED).exists():
+    if case is not None and not invoice.project.invoices.filter(
+            state__in=[Invoice.State.ISSUED, Invoice.State.DRAFT]).exists():
         case.state = CollectionCase.State.CLOSED
         case.closed_at = timezone.now()
         case.save(update_fields=["state", "closed_at"])

@@ -23,9 +23,11 @@ rules.add_perm("crm.create_opportunity", is_sales | is_administrator)
 rules.add_perm("crm.advance_opportunity", (is_sales & owns_deal) | is_administrator)
 rules.add_perm("crm.reopen_opportunity", is_administrator)
 rules.add_perm("crm.create_ps_opportunity", is_sales & owns_deal)
+rules.add_perm("crm.submit_rom", is_sales & owns_deal)
 rules.add_perm("crm.change_ps_opportunity", is_sales & owns_deal)
 # Step 2: the SAL or the SA (the TAM where there is no SA) builds the ROM for a deal.
-rules.add_perm("crm.estimate_opportunity", is_scoper)
+# A sales rep estimates their own deals; architects and TAMs scope any deal.
+rules.add_perm("crm.estimate_opportunity", (is_sales & owns_deal) | role(roles.SOLUTIONS_ARCHITECT, roles.TAM))
 
 
 @rules.predicate

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_fsm import ConcurrentTransition
+from django_fsm import ConcurrentTransition, can_proceed
 
 from psops.activity.services import event_record, notify, thread_for
 from psops.core.errors import ApplicationError
@@ -195,7 +195,11 @@ def ps_opportunity_close_lost(*, user: Any, ps_opportunity: PSOpportunity, reaso
 def ps_stage(*, actor: Any, ps_opportunity: PSOpportunity, transition: str, why: str) -> None:
     """Advance the PS opportunity's stage as the process moves on (called by later stages' services)."""
     before = ps_opportunity.stage
-    getattr(ps_opportunity, transition)()
+    move = getattr(ps_opportunity, transition)
+    if not can_proceed(move):
+        raise ApplicationError(code="ps-not-ready",
+                               message=f"The PS opportunity is {PSStage(before).label}; this cannot happen now.")
+    move()
     save_transition(ps_opportunity)
     record(actor=actor, opportunity=ps_opportunity.parent, subject=ps_opportunity, verb="ps_opportunity.stage",
            message=f"PS stage {PSStage(before).label} -> {PSStage(ps_opportunity.stage).label} ({why})",

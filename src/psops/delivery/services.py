@@ -44,6 +44,7 @@ WRAP_UP_ITEMS = [
     ("hours-cost", "Hours and cost against budget recorded"),
     ("final-invoice", "Final invoice raised where the terms say so"),
 ]
+WRAP_UP_WHO = "Only the project's engineers or a PS manager run the wrap-up."
 # Items the system ticks itself when the thing happens.
 AUTOMATIC_ITEMS = {"sign-off-sent", "final-invoice"}
 
@@ -136,7 +137,7 @@ def project_set_progress(*, user: Any, project: Project, percent: int) -> Projec
                                                                "report progress.")
     if project.state != Project.State.IN_DELIVERY:
         raise ApplicationError(code="project-not-in-delivery", message="Progress is reported during delivery.")
-    if not isinstance(percent, int) or not 0 <= percent <= 98:
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 98:
         raise ApplicationError(code="invalid-percent", message="Progress during delivery is 0 to 98 percent; "
                                                                "99 and 100 follow the customer's acceptance.",
                                field="percent")
@@ -213,7 +214,17 @@ def time_log(*, user: Any, project: Project, date: dt.date, hours: Any, note: st
                                field="hours")
     if date > timezone.localdate():
         raise ApplicationError(code="invalid-date", message="Time is logged for today or earlier.", field="date")
+    if project.state not in (Project.State.KICKED_OFF, Project.State.IN_DELIVERY, Project.State.CLOSURE):
+        raise ApplicationError(code="project-not-in-delivery",
+                               message=f"{project} is {project.get_state_display().lower()}; time is logged "
+                                       "between kick-off and completion.")
     with transaction.atomic():
+        logged = (TimeEntry.objects.select_for_update().filter(engineer=user, date=date)
+                  .aggregate(t=Sum("hours"))["t"] or Decimal(0))
+        if logged + value > 24:
+            raise ApplicationError(code="invalid-hours",
+                                   message=f"{user} already logged {logged} h on {date}; a day has 24 hours.",
+                                   field="hours")
         entry = TimeEntry.objects.create(project=project, engineer=user, date=date, hours=value, note=note)
         _record(user, project, "time.logged", f"{user} logged {value} h on {date}")
     return entry
@@ -431,7 +442,7 @@ def acceptance_passive(*, request_id: int, now: dt.datetime | None = None) -> bo
 
 
 def wrap_up_start(*, user: Any, project: Project) -> WrapUp:
-    require(user, "delivery.deliver_project", project, message="Only the project's engineers run the wrap-up.")
+    require(user, "delivery.deliver_project", project, message=WRAP_UP_WHO)
     if project.state != Project.State.COMPLETED:
         raise ApplicationError(code="project-not-completed", message="The wrap-up starts once the customer has "
                                                                      "accepted the work.")
@@ -456,7 +467,7 @@ def wrap_up_check(*, user: Any, wrap: WrapUp, code: str, note: str = "", actual_
     """Tick a checklist item. Recording hours and cost needs the figures; notifying tells the controller, the PS
     manager and accounts payable (finance) for real."""
     project = wrap.project
-    require(user, "delivery.deliver_project", project, message="Only the project's engineers run the wrap-up.")
+    require(user, "delivery.deliver_project", project, message=WRAP_UP_WHO)
     if wrap.completed_at:
         raise ApplicationError(code="wrap-up-done", message="The wrap-up is complete.")
     item = wrap.items.filter(code=code).first()
@@ -489,7 +500,7 @@ def wrap_up_check(*, user: Any, wrap: WrapUp, code: str, note: str = "", actual_
 def wrap_up_finish(*, user: Any, wrap: WrapUp) -> Project:
     """All items done: the project is wrapped up. Called by the workflow, which first ticks the final invoice."""
     project = wrap.project
-    require(user, "delivery.deliver_project", project, message="Only the project's engineers run the wrap-up.")
+    require(user, "delivery.deliver_project", project, message=WRAP_UP_WHO)
     left = [i.label for i in wrap.items.all() if i.done_at is None]
     if left:
         raise ApplicationError(code="wrap-up-incomplete", message="Still to do: " + "; ".join(left) + ".")

@@ -53,7 +53,7 @@ def _quote_lines_from_price_book(items: list[tuple[str, int]], currency: str) ->
         if sku not in prices:
             raise ApplicationError(code="unknown-sku", message=f"'{sku}' is not in the active price book.",
                                    field="lines")
-        if not isinstance(quantity, int) or quantity < 1:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise ApplicationError(code="invalid-quantity", message=f"Quantity of {sku} must be a whole number "
                                                                     "of at least 1.", field="lines")
         item = prices[sku]
@@ -291,7 +291,8 @@ def sow_update(*, user: Any, sow: Sow, milestones: list[tuple[str, Any]] | None 
                                message=f"Unknown billing terms '{fields['billing_terms']}'.", field="billing_terms")
     if "hourly_rate" in fields and fields["hourly_rate"] is not None:
         fields["hourly_rate"] = parse_amount(fields["hourly_rate"], sow.currency, field="hourly rate")
-    if "net_days" in fields and (not isinstance(fields["net_days"], int) or not 0 <= fields["net_days"] <= 120):
+    net_days = fields.get("net_days", 30)
+    if isinstance(net_days, bool) or not isinstance(net_days, int) or not 0 <= net_days <= 120:
         raise ApplicationError(code="invalid-net-days", message="Net days is a whole number from 0 to 120.",
                                field="net_days")
     with transaction.atomic():

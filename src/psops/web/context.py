@@ -16,7 +16,7 @@ def _resolves(name: str) -> bool:
 
 def navigation(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or request.path.startswith("/admin/"):
         return {}
     mine = roles_of(user) if not user.is_superuser else frozenset(roles.ROLES)
     items = [("web:home", "Home")]

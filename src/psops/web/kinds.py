@@ -141,7 +141,7 @@ register_kind(Kind("rom", "roms",
 register(
     "rom",
     Act("submit", "Send for approval", when=lambda r: r.status == Rom.Status.DRAFT,
-        allowed=lambda user, r: user.has_perm("crm.advance_opportunity", r.opportunity),
+        allowed=lambda user, r: user.has_perm("crm.submit_rom", r.opportunity),
         run=lambda user, r, d: approvals.rom_submit(user=user, rom=r), success="Sent for approval."),
     Act("open-ps", "Create the PS opportunity", form=OpenPsForm, when=lambda r: r.ps_opportunity_id is None,
         allowed=lambda user, r: user.has_perm("crm.create_ps_opportunity", r.opportunity),

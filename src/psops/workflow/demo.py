@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from psops.accounts import roles
@@ -18,6 +19,7 @@ from psops.crm import services as crm
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Account
 from psops.delivery import services as delivery
+from psops.delivery.models import TimeEntry
 from psops.estimating import services as estimating
 from psops.sales import services as sales
 
@@ -109,7 +111,11 @@ def _in_delivery(p, opp, contact, template, answers, issued_days_ago: int):
     delivery.project_kick_off(user=p["psmanager"], project=project, kickoff_date=timezone.localdate(),
                               go_live_date=timezone.localdate() + dt.timedelta(days=30), budget_hours="160")
     delivery.project_start_delivery(user=p["psmanager"], project=project)
-    delivery.time_log(user=p["pse"], project=project, date=timezone.localdate(), hours="6")
+    # The latest day the engineer still has room for 6 hours, so that loading more demo deals stays within a day.
+    worked_on = next(day for day in (timezone.localdate() - dt.timedelta(days=k) for k in range(365))
+                     if (TimeEntry.objects.filter(engineer=p["pse"], date=day).aggregate(t=Sum("hours"))["t"] or 0)
+                     <= 18)
+    delivery.time_log(user=p["pse"], project=project, date=worked_on, hours="6")
     return project
 
 
