@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "psops.core",
     "psops.accounts",
     "psops.activity",
+    "psops.links",
     "psops.crm",
     "psops.estimating",
     "psops.approvals",

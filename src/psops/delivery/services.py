@@ -23,6 +23,7 @@ from psops.core.permissions import require
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact
 from psops.crm.services import record, save_transition
+from psops.links.services import link_issue
 from psops.sales.models import Sow, SowMilestone
 
 from .models import (
@@ -289,6 +290,43 @@ def completion_request(*, user: Any, project: Project, contact: Contact) -> Acce
         _move(user, project, "ask_acceptance", f"{user} asked {contact} to accept the work as complete; passive "
                                                f"acceptance at {timezone.localtime(request.passive_at):%Y-%m-%d}",
               percent_complete=99)
+        _acceptance_link(user, request)
+    return request
+
+
+def _acceptance_link(user: Any, request: AcceptanceRequest) -> str:
+    """The customer's private link to answer a completion acceptance or sign-off request, e-mailed on commit."""
+    project, contact = request.project, request.contact
+    deadline = f"{local_date(request.passive_at) - dt.timedelta(days=1):%Y-%m-%d}"  # the last business day
+    who = user.get_full_name() or user.username
+    if request.kind == AcceptanceRequest.Kind.COMPLETION:
+        title = f"{project.name}: please accept the work as complete"
+        ask = (f"{who} reports the work on {project.name} complete. Open the link below to accept it, or tell us "
+               f"what is not complete. Without an answer by the end of {deadline}, the work counts as accepted.")
+    else:
+        title = f"{project.name}: sign-off document"
+        ask = (f"{who} sent you the sign-off document for {project.name}. Open the link below to sign it, or "
+               f"simply answer \"Accepted\" there. Without an answer by the end of {deadline}, it counts as accepted.")
+    # The request kinds are named as the link purposes: "completion" and "sign-off".
+    return link_issue(subject=request, purpose=request.kind, contact=contact, email_to=contact.email,
+                      email_subject=title, text=f"Hello {contact.name},\n\n{ask}")
+
+
+def acceptance_resend(*, user: Any, request: AcceptanceRequest) -> AcceptanceRequest:
+    """Send the customer a fresh link to a completion acceptance or sign-off still waiting for their answer. The
+    earlier link stops working; the passive-acceptance deadline stays where it was."""
+    if request.kind == AcceptanceRequest.Kind.COMPLETION:
+        require(user, "delivery.deliver_project", request.project,
+                message="Only the project's engineers or a PS manager ask for acceptance.")
+    else:
+        require(user, "delivery.send_sign_off", request.project,
+                message="Only the deal's sales rep or a TAM sends the sign-off document.")
+    _answerable(request, None)
+    with transaction.atomic():
+        _acceptance_link(user, request)
+        verb = "completion.resent" if request.kind == AcceptanceRequest.Kind.COMPLETION else "sign_off.resent"
+        _record(user, request.project, verb, f"{user} sent the {request.get_kind_display().lower()} again to "
+                                             f"{request.contact}; the earlier link no longer works")
     return request
 
 
@@ -385,6 +423,7 @@ def sign_off_send(*, user: Any, project: Project, contact: Contact) -> Acceptanc
     with transaction.atomic():
         request = _open_request(user=user, project=project, kind=AcceptanceRequest.Kind.SIGN_OFF, contact=contact)
         _record(user, project, "sign_off.sent", f"{user} sent the sign-off document to {contact}")
+        _acceptance_link(user, request)
         wrap = WrapUp.objects.filter(project=project).first()
         if wrap is not None:
             _tick(wrap, "sign-off-sent", user, "sent")
@@ -401,6 +440,20 @@ def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: 
         _close_request(request, AcceptanceRequest.State.ACCEPTED, customer=customer, name=name.strip(),
                        title=title.strip())
         _record(customer, request.project, "sign_off.signed", f"{name} ({title}) signed the sign-off document")
+    return request
+
+
+def sign_off_reply(*, customer: CustomerActor, request: AcceptanceRequest) -> AcceptanceRequest:
+    """The customer answers the sign-off document with a plain "accepted" through their link, without signing:
+    recorded as an acceptance by reply, with the address and browser it came from."""
+    if request.kind != AcceptanceRequest.Kind.SIGN_OFF:
+        raise ApplicationError(code="wrong-kind", message="This is not a sign-off document.")
+    _answerable(request, customer)
+    with transaction.atomic():
+        _close_request(request, AcceptanceRequest.State.REPLIED, customer=customer, note="Accepted")
+        _record(customer, request.project, "sign_off.replied", f"{customer.label} replied \"accepted\" to the "
+                                                               "sign-off document",
+                {"ip": customer.ip_address, "user_agent": customer.user_agent[:400]})
     return request
 
 

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "portal"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<str:token>/", views.link_page, name="open"),
+]

@@ -21,6 +21,7 @@ from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact, PSOpportunity
 from psops.crm.services import ps_amount_follow, ps_stage, record, save_transition
 from psops.estimating.models import PriceBookItem, Rom
+from psops.links.services import link_issue
 
 from .choices import QUOTE_TERMS, BillingTerms
 from .models import Quote, QuoteLine, Sow, SowMilestone, SowRevision, SowSignature
@@ -172,9 +173,40 @@ def quote_send(*, user: Any, quote: Quote, contact: Contact) -> Quote:
         ps_stage(actor=user, ps_opportunity=ps, transition="mark_quoted", why=f"{quote} sent")
         record(actor=user, opportunity=ps.parent, subject=quote, verb="quote.sent",
                message=f"{user} sent {quote} to {contact}")
+        _quote_link(user, quote, contact)
         from .tasks import schedule_quote_expiry
 
         schedule_quote_expiry(quote)
+    return quote
+
+
+def _name(user: Any) -> str:
+    return user.get_full_name() or user.username
+
+
+def _quote_link(user: Any, quote: Quote, contact: Contact) -> str:
+    """The customer's private link to read the quote and accept or decline it, e-mailed on commit."""
+    ps = quote.ps_opportunity
+    return link_issue(subject=quote, purpose="quote", contact=contact, email_to=contact.email,
+                      email_subject=f"Quote {quote} for {ps.name}",
+                      text=f"Hello {contact.name},\n\n{_name(user)} sent you quote {quote} for {ps.name}: "
+                           f"{quote.currency} {quote.total:,}, valid until {quote.valid_until}. Open the link below "
+                           "to read it, then accept or decline it.")
+
+
+def quote_resend(*, user: Any, quote: Quote) -> Quote:
+    """Send the customer a fresh link to a quote still waiting for their answer (a lost e-mail, an expired link).
+    The earlier link stops working; the quote's validity does not change."""
+    require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) sends it.")
+    if quote.state != Quote.State.SENT or quote.sent_to is None:
+        raise ApplicationError(code="quote-not-open", message=f"{quote} is {quote.get_state_display().lower()}; "
+                                                              "only a quote waiting for the customer is sent again.")
+    if quote.valid_until < timezone.localdate():
+        raise ApplicationError(code="quote-expired", message=f"{quote} expired on {quote.valid_until}.")
+    with transaction.atomic():
+        _quote_link(user, quote, quote.sent_to)
+        record(actor=user, opportunity=quote.ps_opportunity.parent, subject=quote, verb="quote.resent",
+               message=f"{user} sent {quote} again to {quote.sent_to}; the earlier link no longer works")
     return quote
 
 
@@ -388,6 +420,29 @@ def sow_send(*, user: Any, sow: Sow, contact: Contact) -> Sow:
         ps_stage(actor=user, ps_opportunity=ps, transition="mark_sow_sent", why=f"{sow} sent for signature")
         record(actor=user, opportunity=ps.parent, subject=sow, verb="sow.sent",
                message=f"{user} sent {sow} to {contact} for signature")
+        _sow_link(user, sow, contact)
+    return sow
+
+
+def _sow_link(user: Any, sow: Sow, contact: Contact) -> str:
+    """The customer's private link to read and sign the SOW (or return it with changes), e-mailed on commit."""
+    return link_issue(subject=sow, purpose="sow", contact=contact, email_to=contact.email,
+                      email_subject=f"For your signature: {sow.title} ({sow})",
+                      text=f"Hello {contact.name},\n\n{_name(user)} sent you {sow.title} ({sow}) for signature: "
+                           f"{sow.currency} {sow.price:,}. Open the link below to read it, then sign it or return "
+                           "it with the changes you need.")
+
+
+def sow_resend(*, user: Any, sow: Sow) -> Sow:
+    """Send the customer a fresh link to a SOW still waiting for their signature; the earlier link stops working."""
+    require(user, "sales.send_sow", sow, message="Only the SOW's author or the deal's sales rep sends it.")
+    if sow.state != Sow.State.SENT or sow.sent_to is None:
+        raise ApplicationError(code="sow-not-sent", message=f"{sow} is {sow.get_state_display().lower()}; only a "
+                                                            "SOW waiting for signature is sent again.")
+    with transaction.atomic():
+        _sow_link(user, sow, sow.sent_to)
+        record(actor=user, opportunity=sow.ps_opportunity.parent, subject=sow, verb="sow.resent",
+               message=f"{user} sent {sow} again to {sow.sent_to}; the earlier link no longer works")
     return sow
 
 

@@ -1,0 +1,209 @@
+"""The customer's side: one page per private link, no account needed.
+
+GET shows the thing the link is for (quote, SOW, completion acceptance, sign-off) with its answers. POST runs the
+one service the customer chose as a `CustomerActor` (the contact, the address and browser it came from) and uses up
+the link in the same transaction, so a refused answer leaves the link usable and changes nothing. A link that
+cannot be used gets a page saying why and whom to ask: 404 when unknown or altered, 410 when expired, used or
+replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from psops.core.business_days import local_date
+from psops.core.errors import ApplicationError
+from psops.crm.customer import CustomerActor
+from psops.delivery import services as delivery
+from psops.delivery.models import AcceptanceRequest
+from psops.links.models import CustomerLink
+from psops.links.services import LinkRefused, link_resolve, link_use
+from psops.sales import services as sales
+from psops.sales.models import Quote, Sow
+
+from .forms import ChangesForm, DeclineForm, NotCompleteForm, SignForm, SowSignForm
+
+GONE_STATUS = {"link-expired": 410, "link-used": 410, "link-revoked": 410}
+Purpose = CustomerLink.Purpose
+
+
+@dataclass(frozen=True)
+class Action:
+    """One answer the customer can give: the form it needs (under `form_key` in the page), the service it runs,
+    and what the thank-you page says."""
+
+    run: Callable[[CustomerActor, Any, dict], Any]
+    done: str
+    form: type[forms.Form] | None = None
+    form_key: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    template: str
+    model: type[models.Model]
+    context: Callable[[Any], dict]
+    actions: dict[str, Action] = field(default_factory=dict)
+    kind: str = ""  # for acceptance requests: the kind the subject must be
+
+
+def _quote_context(quote: Quote) -> dict:
+    expired = quote.valid_until < timezone.localdate()
+    return {"quote": quote, "lines": quote.lines.all(), "expired": expired,
+            "open": quote.state == Quote.State.SENT and not expired, "decline_form": DeclineForm()}
+
+
+def _sow_context(sow: Sow) -> dict:
+    content_hash = sow.content_hash()
+    return {"sow": sow, "milestones": sow.milestones.all(), "content_hash": content_hash,
+            "open": sow.state == Sow.State.SENT, "sign_form": SowSignForm(initial={"content_hash": content_hash}),
+            "changes_form": ChangesForm()}
+
+
+def _acceptance_context(request: AcceptanceRequest) -> dict:
+    project = request.project
+    return {"acceptance": request, "project": project, "sow": project.sow,
+            "open": request.state == AcceptanceRequest.State.PENDING,
+            "deadline": local_date(request.passive_at) - dt.timedelta(days=1),  # last business day
+            "sign_form": SignForm(), "reason_form": NotCompleteForm()}
+
+
+PAGES = {
+    Purpose.QUOTE: Page(
+        template="portal/quote.html", model=Quote, context=_quote_context,
+        actions={
+            "accept": Action(run=lambda c, q, d: sales.quote_accept(customer=c, quote=q),
+                             done="You accepted the quote. We will prepare the statement of work and send it to "
+                                  "you for signature."),
+            "decline": Action(run=lambda c, q, d: sales.quote_decline(customer=c, quote=q, reason=d["reason"]),
+                              form=DeclineForm, form_key="decline_form",
+                              done="You declined the quote. Thank you for letting us know."),
+        }),
+    Purpose.SOW: Page(
+        template="portal/sow.html", model=Sow, context=_sow_context,
+        actions={
+            "sign": Action(run=lambda c, s, d: sales.sow_sign(customer=c, sow=s, name=d["name"], title=d["title"],
+                                                             content_hash=d["content_hash"]),
+                           form=SowSignForm, form_key="sign_form",
+                           done="You signed the statement of work. We will be in touch to plan the project."),
+            "changes": Action(run=lambda c, s, d: sales.sow_request_changes(customer=c, sow=s, changes=d["changes"]),
+                              form=ChangesForm, form_key="changes_form",
+                              done="We received the changes you need and will send you a revised statement of "
+                                   "work."),
+        }),
+    Purpose.COMPLETION: Page(
+        template="portal/completion.html", model=AcceptanceRequest, kind=AcceptanceRequest.Kind.COMPLETION,
+        context=_acceptance_context,
+        actions={
+            "accept": Action(run=lambda c, r, d: delivery.completion_accept(customer=c, request=r, name=d["name"],
+                                                                           title=d["title"]),
+                             form=SignForm, form_key="sign_form",
+                             done="You accepted the work as complete. Thank you."),
+            "reject": Action(run=lambda c, r, d: delivery.completion_reject(customer=c, request=r,
+                                                                           reason=d["reason"]),
+                             form=NotCompleteForm, form_key="reason_form",
+                             done="We received what is not complete; the team will finish it and ask you again."),
+        }),
+    Purpose.SIGN_OFF: Page(
+        template="portal/sign_off.html", model=AcceptanceRequest, kind=AcceptanceRequest.Kind.SIGN_OFF,
+        context=_acceptance_context,
+        actions={
+            "sign": Action(run=lambda c, r, d: delivery.sign_off_sign(customer=c, request=r, name=d["name"],
+                                                                     title=d["title"]),
+                           form=SignForm, form_key="sign_form", done="You signed the sign-off document. Thank you."),
+            "reply": Action(run=lambda c, r, d: delivery.sign_off_reply(customer=c, request=r),
+                            done="You accepted the sign-off document. Thank you."),
+        }),
+}
+
+
+def _sender(link: CustomerLink | None, subject: Any) -> Any:
+    """Whom the customer should ask about this link: the person who sent it, or the deal's sales rep."""
+    if link is None or subject is None:
+        return None
+    if isinstance(subject, AcceptanceRequest):
+        return subject.sent_by
+    if isinstance(subject, Quote | Sow):
+        return subject.ps_opportunity.owner
+    return None
+
+
+def _subject(link: CustomerLink) -> Any:
+    """The record the link is for, if it is of the kind its purpose says (anything else is treated as unknown)."""
+    page = PAGES[Purpose(link.purpose)]
+    subject = link.subject
+    if not isinstance(subject, page.model) or (page.kind and getattr(subject, "kind", None) != page.kind):
+        return None
+    return subject
+
+
+def _respond(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    response = render(request, template, context, status=status)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _gone(request: HttpRequest, refusal: ApplicationError) -> HttpResponse:
+    link = getattr(refusal, "link", None)
+    subject = _subject(link) if link is not None else None
+    return _respond(request, "portal/gone.html",
+                    {"refusal": refusal, "link": link, "sender": _sender(link, subject)},
+                    status=GONE_STATUS.get(refusal.code, 404))
+
+
+def _customer(request: HttpRequest, link: CustomerLink) -> CustomerActor:
+    return CustomerActor(contact=link.contact, ip_address=request.META.get("REMOTE_ADDR", "")[:64],
+                         user_agent=request.META.get("HTTP_USER_AGENT", "")[:400])
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def link_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        link = link_resolve(token)
+    except LinkRefused as refusal:
+        return _gone(request, refusal)
+    subject = _subject(link)
+    if subject is None:
+        return _gone(request, LinkRefused(code="link-unknown", message="This link is not valid."))
+    page = PAGES[Purpose(link.purpose)]
+    context = {"link": link, "contact": link.contact, "sender": _sender(link, subject), **page.context(subject)}
+    if request.method == "GET":
+        return _respond(request, page.template, context)
+
+    action = page.actions.get(request.POST.get("action", ""))
+    if action is None:
+        context["error"] = "This link cannot do that. Use one of the buttons on this page."
+        return _respond(request, page.template, context, status=400)
+    data: dict = {}
+    form = None
+    if action.form is not None:
+        form = action.form(request.POST)
+        context[action.form_key] = form
+        if not form.is_valid():
+            context["error"] = "Please check the fields marked below."
+            return _respond(request, page.template, context, status=400)
+        data = form.cleaned_data
+    try:
+        link_use(link, lambda: action.run(_customer(request, link), subject, data))
+    except LinkRefused as refusal:  # used up by a simultaneous answer, or expired meanwhile
+        return _gone(request, refusal)
+    except ApplicationError as refusal:
+        context["error"] = refusal.message
+        context.update(page.context(type(subject).objects.get(pk=subject.pk)))
+        if form is not None:
+            context[action.form_key] = form
+        return _respond(request, page.template, context, status=400)
+    return _respond(request, "portal/thanks.html", {"link": link, "contact": link.contact, "done": action.done,
+                                                    "sender": _sender(link, subject)})
