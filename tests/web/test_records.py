@@ -133,3 +133,20 @@ def test_record_page_cost_does_not_grow_with_history(client, demo, model):
     with CaptureQueriesContext(connection) as after:
         client.get(url_of(obj))
     assert len(before) == len(after)
+
+
+def test_the_sales_rep_sends_a_fresh_quote_link_from_the_page(client, demo, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from psops.links.models import CustomerLink
+
+    quote = Quote.objects.get(state="sent")
+    client.login(username="sal", password="demo")
+    assert "Send the link again" in client.get(url_of(quote)).content.decode()
+    before = CustomerLink.objects.filter(revoked_at__isnull=False).count()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("web:act", args=["quote", quote.pk, "resend"]))
+    assert response.status_code == 302
+    assert CustomerLink.objects.filter(revoked_at__isnull=False).count() == before + 1
+    assert len(mail.outbox) == 1 and quote.sent_to.email in mail.outbox[0].to

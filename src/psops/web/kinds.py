@@ -210,6 +210,10 @@ register(
         when=lambda q: q.state == Quote.State.APPROVED,
         run=lambda user, q, d: sales.quote_send(user=user, quote=q, contact=d["contact"]),
         success="Quote sent; the customer answers through their private link."),
+    Act("resend", "Send the link again", perm="sales.manage_quote", style="secondary",
+        when=lambda q: q.state == Quote.State.SENT,
+        run=lambda user, q, d: sales.quote_resend(user=user, quote=q),
+        success="A fresh link is on its way; the earlier one no longer works."),
     Act("sow", "Write the SOW", perm="sales.write_sow",
         when=lambda q: q.state == Quote.State.ACCEPTED and not Sow.objects.filter(quote=q).exists(),
         run=lambda user, q, d: sales.sow_create(user=user, quote=q), success="SOW drafted from the PS SOW template."),
@@ -258,6 +262,10 @@ register(
         when=lambda s: s.state == Sow.State.APPROVED,
         run=lambda user, s, d: sales.sow_send(user=user, sow=s, contact=d["contact"]),
         success="SOW sent; the customer signs through their private link."),
+    Act("resend", "Send the link again", perm="sales.send_sow", style="secondary",
+        when=lambda s: s.state == Sow.State.SENT,
+        run=lambda user, s, d: sales.sow_resend(user=user, sow=s),
+        success="A fresh link is on its way; the earlier one no longer works."),
 )
 
 
@@ -383,6 +391,16 @@ register(
         run=lambda user, p, d: delivery.sign_off_record_reply(
             user=user, request=_pending(p, AcceptanceRequest.Kind.SIGN_OFF), reply=d["reply"]),
         success="Reply recorded as the customer's sign-off."),
+    Act("resend-acceptance", "Send the acceptance link again", perm="delivery.deliver_project", style="secondary",
+        when=lambda p: _pending(p, AcceptanceRequest.Kind.COMPLETION) is not None,
+        run=lambda user, p, d: delivery.acceptance_resend(
+            user=user, request=_pending(p, AcceptanceRequest.Kind.COMPLETION)),
+        success="A fresh link is on its way; the passive-acceptance date is unchanged."),
+    Act("resend-sign-off", "Send the sign-off link again", perm="delivery.send_sign_off", style="secondary",
+        when=lambda p: _pending(p, AcceptanceRequest.Kind.SIGN_OFF) is not None,
+        run=lambda user, p, d: delivery.acceptance_resend(
+            user=user, request=_pending(p, AcceptanceRequest.Kind.SIGN_OFF)),
+        success="A fresh link is on its way."),
     Act("hold", "Put on hold", perm="delivery.manage_project", form=ReasonForm, style="secondary",
         when=lambda p: p.state in OPEN_STATES,
         run=lambda user, p, d: delivery.project_hold(user=user, project=p, reason=d["reason"]), success="On hold."),

@@ -9,8 +9,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         # The demo people's addresses are made up: their notifications stay in the in-app inbox, not on the console.
+        previous = settings.EMAIL_BACKEND
         settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
-        added = load_demo()
+        try:
+            added = load_demo()
+        finally:
+            settings.EMAIL_BACKEND = previous
         if added:
             self.stdout.write(f"Demo deals added: {', '.join(added)}")
         else:
