@@ -69,3 +69,33 @@ def ageing(*, user: Any, today: dt.date | None = None) -> dict[str, Decimal]:
     for invoice in open_invoices(user=user):
         totals[bucket(invoice.due_date, today)] += invoice.balance  # type: ignore[attr-defined]
     return totals
+
+
+def may_list_invoices(user: Any) -> bool:
+    """Finance and the controller (and superusers) read invoices and receivables."""
+    return bool(user.is_superuser or has_role(user, roles.FINANCE, roles.CONTROLLER))
+
+
+def invoice_list(*, user: Any, filters: dict | None = None) -> QuerySet[Invoice]:
+    """Every invoice (drafts, issued, paid, void) with its `balance`, project and account; Finance and the
+    controller only. Filter: `state`."""
+    if not may_list_invoices(user):
+        return Invoice.objects.none()
+    qs = with_balance(Invoice.objects.select_related("project__ps_opportunity__parent__account"))
+    filters = filters or {}
+    if filters.get("state"):
+        qs = qs.filter(state=filters["state"])
+    return qs
+
+
+def invoice_rows(invoices: list[Invoice], *, today: dt.date | None = None) -> list[Invoice]:
+    """Rows of `invoice_list` ready for a page: `owed` (the balance of an issued invoice, 0 once paid, None for a
+    draft or a void one) and `bucket` (the ageing bucket of an issued invoice with a due date, else None)."""
+    today = today or timezone.localdate()
+    for invoice in invoices:
+        issued = invoice.state == Invoice.State.ISSUED
+        invoice.owed = (invoice.balance if issued  # type: ignore[attr-defined]
+                        else Decimal("0.00") if invoice.state == Invoice.State.PAID else None)
+        invoice.bucket = (bucket(invoice.due_date, today)  # type: ignore[attr-defined]
+                          if issued and invoice.due_date is not None else None)
+    return invoices

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from psops.accounts import roles
 from psops.accounts.roles import has_role
 
+from .choices import OPEN_STAGES
 from .models import Opportunity, PSOpportunity
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
@@ -42,3 +43,20 @@ def opportunity_list(*, user: Any, filters: dict | None = None) -> QuerySet[Oppo
     if filters.get("q"):
         qs = qs.filter(Q(name__icontains=filters["q"]) | Q(account__name__icontains=filters["q"]))
     return qs
+
+
+def estimable_opportunity_list(*, user: Any) -> QuerySet[Opportunity]:
+    """Open deals this user may build a ROM for (step 2), as `crm.estimate_opportunity` says: a sales rep their own
+    and their reports' deals, a solutions architect or TAM any deal."""
+    qs = Opportunity.objects.filter(stage__in=OPEN_STAGES).select_related("account").order_by("account__name", "name")
+    if user.is_superuser or has_role(user, roles.SOLUTIONS_ARCHITECT, roles.TAM):
+        return qs
+    if has_role(user, roles.SALES_REP):
+        return qs.filter(Q(owner=user) | Q(owner__manager=user))
+    return qs.none()
+
+
+def may_list_deals(user: Any) -> bool:
+    """Anyone who holds a role reads the deals list (a sales rep sees only their own rows, as `opportunity_list`
+    scopes them); an account without any role sees none."""
+    return bool(user.is_superuser or roles.roles_of(user))

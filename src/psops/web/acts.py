@@ -27,6 +27,8 @@ class Act:
     # Extra permission logic that is not a rules permission (e.g. "an approver this request waits for").
     allowed: Callable[[Any, Any], bool] | None = None
     form_kwargs: Callable[[Any, Any], dict] = field(default=lambda user, record: {})
+    # Acts that create a record (a quote, a SOW, a PS opportunity) take the user to it; others stay on the page.
+    opens_result: bool = False
 
     def offered_to(self, user: Any, record: Any) -> bool:
         if not self.when(record):

@@ -109,11 +109,11 @@ register(
         run=lambda user, p, d: sales.quote_create(user=user, ps_opportunity=p, valid_until=d["valid_until"],
                                                   discount_percent=d["discount_percent"],
                                                   billing_terms=d["billing_terms"], investment=d["investment"]),
-        success="Quote built from the approved ROM."),
+        success="Quote built from the approved ROM.", opens_result=True),
     Act("close-won", "Mark Closed Won", perm="crm.change_ps_opportunity",
         when=lambda p: p.stage == PSStage.SOW_SIGNED,
         run=lambda user, p, d: workflow.ps_opportunity_close_won(user=user, ps_opportunity=p),
-        success="Closed Won: the SOW project is created and the first invoice drafted."),
+        success="Closed Won: the SOW project is created and the first invoice drafted.", opens_result=True),
     Act("amount", "Set PS amount", perm="crm.change_ps_opportunity", form=AmountForm, style="secondary",
         when=lambda p: p.is_open,
         run=lambda user, p, d: crm.ps_opportunity_set_amount(user=user, ps_opportunity=p, ps_amount=d["ps_amount"],
@@ -146,7 +146,7 @@ register(
     Act("open-ps", "Create the PS opportunity", form=OpenPsForm, when=lambda r: r.ps_opportunity_id is None,
         allowed=lambda user, r: user.has_perm("crm.create_ps_opportunity", r.opportunity),
         run=lambda user, r, d: estimating.rom_open_ps_opportunity(user=user, rom=r, name=d["name"]),
-        success="PS opportunity created with the ROM's value as its PS amount."),
+        success="PS opportunity created with the ROM's value as its PS amount.", opens_result=True),
 )
 
 
@@ -216,7 +216,8 @@ register(
         success="A fresh link is on its way; the earlier one no longer works."),
     Act("sow", "Write the SOW", perm="sales.write_sow",
         when=lambda q: q.state == Quote.State.ACCEPTED and not Sow.objects.filter(quote=q).exists(),
-        run=lambda user, q, d: sales.sow_create(user=user, quote=q), success="SOW drafted from the PS SOW template."),
+        run=lambda user, q, d: sales.sow_create(user=user, quote=q), success="SOW drafted from the PS SOW template.",
+        opens_result=True),
 )
 
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import kinds  # noqa: F401  (registers the record pages and their acts)
 from .records import KINDS
-from .views import home, inbox, records, search
+from .views import calculator, dashboards, home, inbox, lists, records, search
 
 app_name = "web"
 
@@ -11,6 +11,12 @@ urlpatterns = [
     path("search/", search.search, name="search"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/read/", inbox.inbox_read, name="inbox_read"),
+    path("deals/", lists.deals, name="deals"),
+    path("calculator/", calculator.calculator_page, name="calculator"),
+    path("approvals/", lists.approvals, name="approvals"),
+    path("projects/", lists.projects, name="projects"),
+    path("invoices/", lists.invoices, name="invoices"),
+    path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("r/<str:model_name>/<int:pk>/act/<slug:code>/", records.record_act, name="act"),
     path("r/<str:model_name>/<int:pk>/message/", records.record_message, name="message"),
 ]

@@ -76,7 +76,8 @@ def record_act(request, model_name: str, pk: int, code: str):
     if result is None:
         record = kind.load(pk)
         return _page(request, kind, record, deal, open_form=form, status=400)
-    target = result if isinstance(result, models.Model) and result._meta.model_name in KINDS else record
+    opens = act.opens_result and isinstance(result, models.Model) and result._meta.model_name in KINDS
+    target = result if opens else record
     return redirect(f"web:{target._meta.model_name}", target.pk)
 
 

@@ -1,0 +1,81 @@
+"""Reads of approval requests, scoped to who may see them, at a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from psops.accounts import roles
+from psops.accounts.roles import has_role
+from psops.core.business_days import Calendar, local_date
+from psops.crm.selectors import opportunity_list
+from psops.estimating.models import RomVersion
+
+from .models import ApprovalRequest, Decision
+
+# Estimates and their approval: within 3 business days (DOMAIN.md, "Service levels worth measuring").
+SERVICE_LEVEL_DAYS = 3
+
+# Who decides or oversees approvals sees every request; the people who scope and sell see their own deals'.
+SEES_ALL = (roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,
+            roles.VP_GLOBAL_SERVICES, roles.ADMINISTRATOR)
+SEES_OWN = (roles.SALES_REP, roles.SOLUTIONS_ARCHITECT, roles.TAM)
+
+
+def may_list_approvals(user: Any) -> bool:
+    return bool(user.is_superuser or has_role(user, *SEES_ALL, *SEES_OWN))
+
+
+def approval_list(*, user: Any, filters: dict | None = None) -> QuerySet[ApprovalRequest]:
+    """Pending and decided requests this user may see, newest first; filters: `state`, `kind`.
+
+    Approvers and their directors see all; sales reps, architects and TAMs see the requests they sent or whose work
+    is judged, and the ROM requests of the deals they see. Rows carry their policy, people, requirements and
+    decisions (with approvers), so a page costs the same whatever its rows.
+    """
+    if not may_list_approvals(user):
+        return ApprovalRequest.objects.none()
+    qs = (ApprovalRequest.objects.select_related("policy", "submitted_by", "author")
+          .prefetch_related("requirements",
+                            Prefetch("decisions", queryset=Decision.objects.select_related("approver"))))
+    if not (user.is_superuser or has_role(user, *SEES_ALL)):
+        their_roms = RomVersion.objects.filter(rom__opportunity__in=opportunity_list(user=user).values("pk"))
+        qs = qs.filter(Q(submitted_by=user) | Q(author=user)
+                       | Q(kind="rom", subject_id__in=their_roms.values("pk")))
+    filters = filters or {}
+    if filters.get("state"):
+        qs = qs.filter(state=filters["state"])
+    if filters.get("kind"):
+        qs = qs.filter(kind=filters["kind"])
+    return qs
+
+
+def with_age(requests: Iterable[ApprovalRequest], *, today: dt.date | None = None,
+             calendar: Calendar | None = None) -> list[ApprovalRequest]:
+    """Set `age_days` (business days waiting, or taken to decide) and `overdue` (over the service level) on each."""
+    calendar = calendar or Calendar.current()
+    today = today or timezone.localdate()
+    rows = list(requests)
+    for request in rows:
+        end = local_date(request.decided_at) if request.decided_at else today
+        request.age_days = calendar.business_days_between(  # type: ignore[attr-defined]
+            local_date(request.submitted_at), end)
+        request.overdue = request.age_days > SERVICE_LEVEL_DAYS  # type: ignore[attr-defined]
+    return rows
+
+
+def approval_rows(requests: Iterable[ApprovalRequest], *, today: dt.date | None = None) -> list[ApprovalRequest]:
+    """Rows of `approval_list` ready for a page: `age_days` and `overdue` as `with_age` sets them, `waiting_for`
+    (the requirements still open on a pending request) and `decided_by` (who decided, with their outcome)."""
+    rows = with_age(requests, today=today)
+    for request in rows:
+        pending = request.state == ApprovalRequest.State.PENDING
+        request.waiting_for = [r.label for r in request.requirements.all()  # type: ignore[attr-defined]
+                               if pending and not r.satisfied]
+        request.decided_by = [f"{d.approver}: {d.get_outcome_display()}"  # type: ignore[attr-defined]
+                              for d in request.decisions.all()]
+    return rows

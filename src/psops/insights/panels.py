@@ -1,0 +1,173 @@
+"""The dashboard's panels: each figure from the selectors drawn as a chart, with a table that says the same.
+
+The table is the chart's fallback for screen readers, printing and copying numbers out; both are built here from
+the same rows so they never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from psops.approvals.selectors import SERVICE_LEVEL_DAYS
+from psops.billing.ageing import BUCKETS
+from psops.core.money import fmt
+from psops.crm.choices import PS_OPEN_STAGES, PSStage
+from psops.delivery.models import Project
+from psops.delivery.selectors import UNDELIVERED
+
+from . import selectors
+from .charts import Number, Series, bar_chart, compact, hbar_chart
+
+
+@dataclass
+class Column:
+    heading: str
+    numeric: bool = False
+
+
+@dataclass
+class Panel:
+    key: str
+    title: str
+    lead: str
+    chart: SafeString
+    columns: list[Column]
+    rows: list[list[str]] = field(default_factory=list)
+    empty: str = ""  # what to do when there is nothing to show
+
+
+def duration(hours: Number | None) -> str:
+    """A duration a person reads at a glance: minutes, hours or days."""
+    if hours is None:
+        return "—"
+    value = float(hours)
+    if value < 1 / 60:
+        return "< 1 min"
+    if value < 1:
+        return f"{round(value * 60)} min"
+    if value < 48:
+        return f"{value:.1f} h"
+    return f"{value / 24:.1f} days"
+
+
+def _money(currency: str):
+    def format_(value: Number) -> str:
+        return fmt(Decimal(str(value)), currency)
+    return format_
+
+
+def pipeline(user: Any, currency: str) -> Panel:
+    rows = selectors.pipeline_by_stage(user=user)
+    main = {r.stage: r for r in rows if r.currency == currency}
+    total = sum((r.amount for r in main.values()), Decimal("0.00"))
+    labels = [PSStage(s).label for s in PS_OPEN_STAGES] if rows else []
+    chart = hbar_chart(chart_id="chart-pipeline", title=f"Pipeline by PS stage ({currency})", labels=labels,
+                       series=Series("PS amount", [main[s].amount if s in main else 0 for s in PS_OPEN_STAGES]),
+                       value_format=_money(currency), empty_text="No open PS opportunities")
+    return Panel(
+        "pipeline", "Pipeline by PS stage",
+        f"Open PS opportunities and their PS amounts, stage by stage: {fmt(total, currency)} in all.",
+        chart, [Column("PS stage"), Column("Open", True), Column("PS amount", True)],
+        [[r.label, str(r.count), fmt(r.amount, r.currency)] for r in rows],
+        "No open PS opportunity yet: a PS opportunity opens from a ROM (step 4).")
+
+
+def bookings(user: Any, currency: str, today: dt.date) -> Panel:
+    rows = selectors.bookings_by_month(user=user, today=today)
+    main = [r for r in rows if r.currency == currency]
+    won = [r for r in rows if r.count]
+    chart = bar_chart(chart_id="chart-bookings", title=f"Bookings by month ({currency})",
+                      labels=[r.month.strftime("%b") for r in main] if won else [],
+                      series=Series("Closed Won", [r.amount for r in main]), value_format=_money(currency),
+                      axis_format=compact, empty_text="Nothing closed won in the last 12 months")
+    total = sum((r.amount for r in main), Decimal("0.00"))
+    return Panel(
+        "bookings", "Bookings by month",
+        f"PS amounts marked Closed Won, by month of closing, {main[0].month:%B %Y} to {main[-1].month:%B %Y}: "
+        f"{fmt(total, currency)}.",
+        chart, [Column("Month"), Column("Deals won", True), Column("PS amount", True)],
+        [[r.month.strftime("%B %Y"), str(r.count), fmt(r.amount, r.currency)] for r in won],
+        "Nothing was closed won in the last 12 months: a PS opportunity is won once its SOW is signed (step 10).")
+
+
+def backlog(user: Any, currency: str) -> Panel:
+    rows = selectors.backlog(user=user)
+    main = {r.state: r for r in rows if r.currency == currency}
+    total = sum((r.amount for r in main.values()), Decimal("0.00"))
+    chart = hbar_chart(chart_id="chart-backlog", title=f"Backlog by project state ({currency})",
+                       labels=[Project.State(s).label.split(" (")[0] for s in UNDELIVERED] if rows else [],
+                       series=Series("SOW value", [main[s].amount if s in main else 0 for s in UNDELIVERED]),
+                       value_format=_money(currency), empty_text="No signed work waiting for delivery")
+    return Panel(
+        "backlog", "Backlog",
+        f"Signed SOW value not yet delivered (projects not yet completed): {fmt(total, currency)}.",
+        chart, [Column("Project state"), Column("Projects", True), Column("SOW value", True)],
+        [[r.label, str(r.count), fmt(r.amount, r.currency)] for r in rows],
+        "No backlog: every signed project is completed, or none is signed yet.")
+
+
+def approvals(today: dt.date) -> Panel:
+    waiting = selectors.approvals_waiting(today=today)
+    labels = [f"{label} days" for label, _ in waiting.by_age]
+    chart = bar_chart(chart_id="chart-approvals", title="Approvals waiting, by age in business days",
+                      labels=labels if waiting.count else [],
+                      series=Series("Waiting", [n for _, n in waiting.by_age]), value_format=str, counts=True,
+                      empty_text="No approval is waiting")
+    oldest = waiting.oldest[0] if waiting.oldest else None
+    lead = (f"{waiting.count} waiting; {waiting.overdue} over the {SERVICE_LEVEL_DAYS}-business-day service level."
+            + (f" Oldest: {oldest.title} ({oldest.age_days} business days)."  # type: ignore[attr-defined]
+               if oldest else ""))
+    return Panel("approvals", "Approvals waiting", lead, chart,
+                 [Column("Waiting for (business days)"), Column("Requests", True)],
+                 [[label, str(n)] for label, n in waiting.by_age] if waiting.count else [],
+                 "Nothing waits for a decision.")
+
+
+def step_times() -> Panel:
+    steps = selectors.step_times()
+    done = [s for s in steps if s.count]
+    chart = hbar_chart(chart_id="chart-steps", title="Time spent in each step", labels=[s.label for s in steps]
+                       if done else [],
+                       series=[Series("Median", [s.median_hours or 0 for s in steps]),
+                               Series("90th percentile", [s.p90_hours or 0 for s in steps])],
+                       value_format=duration, empty_text="No step finished yet")
+    return Panel(
+        "steps", "Time spent in each step",
+        "Median and 90th percentile of calendar time from the start to the end of each step, from the timeline.",
+        chart, [Column("Step"), Column("Finished", True), Column("Median", True), Column("90th percentile", True)],
+        [[s.label, str(s.count), duration(s.median_hours), duration(s.p90_hours)] for s in steps] if done else [],
+        "No step has finished yet: times appear once a ROM is approved, a quote accepted, a SOW signed or a "
+        "project completed.")
+
+
+def receivables(user: Any, today: dt.date) -> Panel | None:
+    totals = selectors.receivables_ageing(user=user, today=today)
+    if totals is None:
+        return None
+    currency = settings.PSOPS["DEFAULT_CURRENCY"]
+    owed = sum(totals.values(), Decimal("0.00"))
+    chart = bar_chart(chart_id="chart-ageing", title="Accounts receivable by age",
+                      labels=BUCKETS if owed else [], series=Series("Open balance", [totals[b] for b in BUCKETS]),
+                      value_format=_money(currency), axis_format=compact, empty_text="Nothing is owed")
+    return Panel(
+        "ageing", "Accounts receivable ageing",
+        f"Open balances of issued invoices by days past due: {fmt(owed, currency)} owed.",
+        chart, [Column("Days past due"), Column("Open balance", True)],
+        [[b, fmt(totals[b], currency)] for b in BUCKETS] if owed else [],
+        "Nothing is owed: issued invoices are all paid.")
+
+
+def dashboard(*, user: Any, today: dt.date | None = None) -> list[Panel]:
+    """Every panel this user may see, in the order of the process."""
+    today = today or timezone.localdate()
+    currency = settings.PSOPS["DEFAULT_CURRENCY"]
+    panels = [pipeline(user, currency), approvals(today), step_times(), bookings(user, currency, today),
+              backlog(user, currency), receivables(user, today)]
+    return [p for p in panels if p is not None]

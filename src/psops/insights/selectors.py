@@ -1,0 +1,217 @@
+"""Reads for the dashboards: figures across the whole chain, each at a fixed number of queries.
+
+Deal figures (pipeline, bookings, backlog) cover the deals the user may see (a sales rep: their own and their
+reports'); approvals and the time spent in each step are the whole team's; receivables are Finance's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from psops.activity.models import TimelineEvent
+from psops.approvals.models import ApprovalRequest
+from psops.approvals.selectors import SERVICE_LEVEL_DAYS, with_age
+from psops.billing.selectors import ageing, may_list_invoices
+from psops.crm.choices import PS_OPEN_STAGES, PSStage
+from psops.crm.models import PSOpportunity
+from psops.crm.selectors import opportunity_list
+from psops.delivery.models import Project
+from psops.delivery.selectors import UNDELIVERED
+from psops.estimating.models import RomVersion
+
+ZERO = Decimal("0.00")
+
+
+def _deals(user: Any) -> QuerySet:
+    """The ids of the deals this user may see (the deals list's own rule)."""
+    return opportunity_list(user=user).order_by().values("pk")
+
+
+# --- Pipeline and bookings -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageTotal:
+    stage: str
+    label: str
+    currency: str
+    count: int
+    amount: Decimal
+
+
+def pipeline_by_stage(*, user: Any) -> list[StageTotal]:
+    """Open PS opportunities by PS stage (in process order) and currency: how many, and their PS amounts."""
+    rows = (PSOpportunity.objects.filter(parent__in=_deals(user), stage__in=PS_OPEN_STAGES).order_by()
+            .values("stage", "currency").annotate(count=Count("pk"), amount=Sum("ps_amount")))
+    order: dict[str, int] = {stage: i for i, stage in enumerate(PS_OPEN_STAGES)}
+    result = [StageTotal(r["stage"], PSStage(r["stage"]).label, r["currency"], r["count"], r["amount"] or ZERO)
+              for r in rows]
+    return sorted(result, key=lambda r: (order[r.stage], r.currency))
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    month: dt.date  # the first day of the month
+    currency: str
+    count: int
+    amount: Decimal
+
+
+def _month_starts(today: dt.date, months: int) -> list[dt.date]:
+    year, month = today.year, today.month
+    starts = []
+    for _ in range(months):
+        starts.append(dt.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return starts[::-1]
+
+
+def bookings_by_month(*, user: Any, today: dt.date | None = None, months: int = 12) -> list[MonthTotal]:
+    """Closed Won PS amounts by month of closing, the last `months` months (months without a booking as 0)."""
+    today = today or timezone.localdate()
+    starts = _month_starts(today, months)
+    since = timezone.make_aware(dt.datetime.combine(starts[0], dt.time.min))
+    rows = (PSOpportunity.objects.filter(parent__in=_deals(user), stage=PSStage.CLOSED_WON, closed_at__gte=since)
+            .annotate(month=TruncMonth("closed_at")).order_by()
+            .values("month", "currency").annotate(count=Count("pk"), amount=Sum("ps_amount")))
+    found: dict[tuple[dt.date, str], MonthTotal] = {}
+    for r in rows:
+        month = r["month"].date() if isinstance(r["month"], dt.datetime) else r["month"]
+        found[(month, r["currency"])] = MonthTotal(month, r["currency"], r["count"], r["amount"] or ZERO)
+    currencies = sorted({c for _, c in found} | {settings.PSOPS["DEFAULT_CURRENCY"]})
+    return [found.get((m, c)) or MonthTotal(m, c, 0, ZERO) for c in currencies for m in starts]
+
+
+# --- Backlog -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BacklogTotal:
+    state: str
+    label: str
+    currency: str
+    count: int
+    amount: Decimal
+
+
+def backlog(*, user: Any) -> list[BacklogTotal]:
+    """Signed work not yet delivered: the SOW price of every project not yet completed (nor closed or cancelled),
+    by project state."""
+    rows = (Project.objects.filter(ps_opportunity__parent__in=_deals(user), state__in=UNDELIVERED).order_by()
+            .values("state", "currency").annotate(count=Count("pk"), amount=Sum("sow__price")))
+    order: dict[str, int] = {state: i for i, state in enumerate(UNDELIVERED)}
+    result = [BacklogTotal(r["state"], Project.State(r["state"]).label, r["currency"], r["count"],
+                           r["amount"] or ZERO) for r in rows]
+    return sorted(result, key=lambda r: (order[r.state], r.currency))
+
+
+# --- Approvals waiting -------------------------------------------------------------------------------------------
+
+AGE_BUCKETS = [("0-1", 0, 1), ("2-3", 2, 3), ("4-5", 4, 5), ("6-10", 6, 10), ("over 10", 11, None)]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    count: int
+    overdue: int  # over the service level
+    by_age: list[tuple[str, int]]  # (business days, how many)
+    oldest: list[ApprovalRequest]  # the five oldest, with `age_days`
+
+
+def approvals_waiting(*, today: dt.date | None = None) -> Waiting:
+    """Every pending approval request by its age in business days, against the 3-day service level."""
+    pending = with_age(ApprovalRequest.objects.filter(state=ApprovalRequest.State.PENDING).order_by("submitted_at"),
+                       today=today)
+    ages: list[int] = [r.age_days for r in pending]  # type: ignore[attr-defined]
+    by_age = [(label, sum(1 for age in ages if low <= age and (high is None or age <= high)))
+              for label, low, high in AGE_BUCKETS]
+    return Waiting(len(pending), sum(1 for age in ages if age > SERVICE_LEVEL_DAYS), by_age, pending[:5])
+
+
+# --- Time spent in each step -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    code: str
+    label: str
+    start: str  # timeline verb
+    end: str
+
+
+STEPS = [
+    Step("rom", "ROM built → approved", "rom.created", "approval.approve"),
+    Step("quote", "Quote sent → accepted", "quote.sent", "quote.accepted"),
+    Step("sow", "SOW drafted → signed", "sow.created", "sow.signed"),
+    Step("project", "Project → completed", "project.created", "project.completed"),
+]
+
+
+@dataclass(frozen=True)
+class StepTime:
+    code: str
+    label: str
+    count: int  # how many finished the step
+    median_hours: float | None
+    p90_hours: float | None
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (the smallest value with at least `share` of the values at or below it)."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+def step_times() -> list[StepTime]:
+    """Median and 90th percentile of the time each step took, from the timeline: a ROM from its creation to the
+    approval that approved it, a quote from sent to accepted, a SOW from drafted to signed, a project from created
+    to completed. Two queries, whatever the number of records."""
+    verbs = {v for s in STEPS for v in (s.start, s.end)}
+    firsts: dict[str, dict[int, dt.datetime]] = defaultdict(dict)
+    lasts: dict[str, dict[int, dt.datetime]] = defaultdict(dict)
+    for row in (TimelineEvent.objects.filter(verb__in=verbs).order_by().values("verb", "subject_id")
+                .annotate(first=Min("created_at"), last=Max("created_at"))):
+        firsts[row["verb"]][row["subject_id"]] = row["first"]
+        lasts[row["verb"]][row["subject_id"]] = row["last"]
+    # A ROM request is approved by its last "approve" decision (a policy may need several); the ROM counts as
+    # approved at its first approved request.
+    version_rom = RomVersion.objects.filter(pk=OuterRef("subject_id")).values("rom_id")[:1]
+    approved: dict[int, dt.datetime] = {}
+    for request_id, rom_id in (ApprovalRequest.objects.filter(kind="rom", state=ApprovalRequest.State.APPROVED)
+                               .annotate(rom_id=Subquery(version_rom)).values_list("pk", "rom_id")):
+        at = lasts["approval.approve"].get(request_id)
+        if at is not None and rom_id is not None and (rom_id not in approved or at < approved[rom_id]):
+            approved[rom_id] = at
+    result = []
+    for step in STEPS:
+        ends = approved if step.code == "rom" else firsts[step.end]
+        hours = [(ends[pk] - start).total_seconds() / 3600 for pk, start in firsts[step.start].items()
+                 if pk in ends and ends[pk] >= start]
+        result.append(StepTime(step.code, step.label, len(hours), statistics.median(hours) if hours else None,
+                               percentile(hours, 0.9) if hours else None))
+    return result
+
+
+# --- Receivables ---------------------------------------------------------------------------------------------
+
+
+def sees_finance(user: Any) -> bool:
+    """Finance figures (receivables) are for Finance, the controller and administrators (superusers)."""
+    return may_list_invoices(user)
+
+
+def receivables_ageing(*, user: Any, today: dt.date | None = None) -> dict[str, Decimal] | None:
+    """Open balances by ageing bucket, or None for someone who does not see Finance figures."""
+    return ageing(user=user, today=today) if sees_finance(user) else None
+

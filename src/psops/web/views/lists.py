@@ -1,0 +1,88 @@
+"""The list pages: deals, approvals, projects and invoices. Each reads through its selector (which scopes the rows
+to the user), filters with a GET form, sorts by a whitelisted column and shows 25 rows a page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from psops.approvals.selectors import SERVICE_LEVEL_DAYS, approval_list, approval_rows, may_list_approvals
+from psops.billing.selectors import invoice_list, invoice_rows, may_list_invoices
+from psops.crm.selectors import may_list_deals, opportunity_list
+from psops.delivery.selectors import may_list_projects, project_list
+
+from ..lists import (
+    ApprovalFilterForm,
+    DealFilterForm,
+    InvoiceFilterForm,
+    ProjectFilterForm,
+    filters_of,
+    sort_of,
+)
+from .common import paginate
+
+DEAL_SORTS = {"account": "account__name", "deal": "name", "stage": "stage", "segment": "segment",
+              "owner": "owner__username", "close": "close_date", "amount": "amount", "ps": "ps_total"}
+APPROVAL_SORTS = {"request": "title", "kind": "kind", "state": "state", "submitted": "submitted_at",
+                  "decided": "decided_at"}
+PROJECT_SORTS = {"project": "name", "account": "ps_opportunity__parent__account__name", "state": "state",
+                 "complete": "percent_complete", "go-live": "go_live_date", "value": "sow__price",
+                 "created": "created_at"}
+INVOICE_SORTS = {"invoice": "number", "account": "project__ps_opportunity__parent__account__name", "state": "state",
+                 "amount": "amount", "balance": "balance", "issued": "issue_date", "due": "due_date",
+                 "created": "created_at"}
+
+
+def _page(request, *, form, sort, rows_qs):
+    page = paginate(request, rows_qs.order_by(*sort.order_by))
+    return page, {"form": form, "sort": sort, "page": page, "filtered": bool(filters_of(form))}
+
+
+@login_required
+def deals(request):
+    user = request.user
+    if not may_list_deals(user):
+        raise PermissionDenied("The deals list is for people who hold a role.")
+    form = DealFilterForm(request.GET)
+    sort = sort_of(request, DEAL_SORTS, "close")
+    page, context = _page(request, form=form, sort=sort,
+                          rows_qs=opportunity_list(user=user, filters=filters_of(form)))
+    rows = list(page.object_list)
+    for deal in rows:  # the calculator link is offered where the calculator would accept the deal
+        deal.can_estimate = deal.is_open and user.has_perm("crm.estimate_opportunity", deal)
+    return render(request, "web/lists/deals.html", {**context, "rows": rows})
+
+
+@login_required
+def approvals(request):
+    if not may_list_approvals(request.user):
+        raise PermissionDenied("The approvals list is for approvers and the people who ask for approvals.")
+    form = ApprovalFilterForm(request.GET)
+    sort = sort_of(request, APPROVAL_SORTS, "-submitted")
+    page, context = _page(request, form=form, sort=sort,
+                          rows_qs=approval_list(user=request.user, filters=filters_of(form)))
+    return render(request, "web/lists/approvals.html",
+                  {**context, "rows": approval_rows(page.object_list), "service_level": SERVICE_LEVEL_DAYS})
+
+
+@login_required
+def projects(request):
+    if not may_list_projects(request.user):
+        raise PermissionDenied("The projects list is for delivery, sales, Finance and their managers.")
+    form = ProjectFilterForm(request.GET)
+    sort = sort_of(request, PROJECT_SORTS, "-created")
+    page, context = _page(request, form=form, sort=sort,
+                          rows_qs=project_list(user=request.user, filters=filters_of(form)))
+    return render(request, "web/lists/projects.html", {**context, "rows": list(page.object_list)})
+
+
+@login_required
+def invoices(request):
+    if not may_list_invoices(request.user):
+        raise PermissionDenied("Invoices are for Finance and the controller.")
+    form = InvoiceFilterForm(request.GET)
+    sort = sort_of(request, INVOICE_SORTS, "-created")
+    page, context = _page(request, form=form, sort=sort,
+                          rows_qs=invoice_list(user=request.user, filters=filters_of(form)))
+    return render(request, "web/lists/invoices.html", {**context, "rows": invoice_rows(list(page.object_list))})
