@@ -11,14 +11,13 @@ from django.utils import timezone
 
 from psops.accounts import roles
 from psops.accounts.roles import has_role
-from psops.core.business_days import Calendar, local_date
+from psops.core.business_days import SERVICE_LEVEL_DAYS, Calendar, local_date
 from psops.crm.selectors import opportunity_list
 from psops.estimating.models import RomVersion
 
 from .models import ApprovalRequest, Decision
 
 # Estimates and their approval: within 3 business days (DOMAIN.md, "Service levels worth measuring").
-SERVICE_LEVEL_DAYS = 3
 
 # Who decides or oversees approvals sees every request; the people who scope and sell see their own deals'.
 SEES_ALL = (roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from psops.accounts.roles import ROLES, roles_of
 from psops.activity.models import Message
 from psops.activity.services import message_post, notify, thread_for
+from psops.core.business_days import SERVICE_LEVEL_DAYS
 from psops.core.errors import ApplicationError
 from psops.core.permissions import require
 from psops.crm.models import Opportunity
@@ -77,6 +78,9 @@ def request_open(*, user: Any, kind: str, subject: models.Model, opportunity: Op
     roles = sorted({role for r in needed for role in r.approvers})
     notify(recipients=[u for u in approvers_for(roles) if u.pk not in (user.pk, author.pk)], kind="approval-asked",
            text=f"Approval asked: {title}", subject=request)
+    from .tasks import schedule_service_level_check
+
+    schedule_service_level_check(request)
     return request
 
 
@@ -222,3 +226,31 @@ def may_decide(user: Any, request: ApprovalRequest) -> bool:
     if any(d.approver_id == user.pk for d in request.decisions.all()):
         return False
     return any(_eligible(user, r) for r in request.requirements.all())
+
+
+def approval_service_level_check(*, request_id: int, now: Any = None) -> bool:
+    """Timer: a request still pending after 3 business days breaches the service level; the approvers it waits for,
+    the submitter and the PS manager are told once. Returns whether it told anyone."""
+    from .tasks import service_level_deadline
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = ApprovalRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None or request.state != ApprovalRequest.State.PENDING:
+            return False
+        if now < service_level_deadline(request.submitted_at):
+            return False
+        if request.facts.get("service_level_breached"):
+            return False
+        request.facts = {**request.facts, "service_level_breached": now.isoformat()}
+        request.save(update_fields=["facts"])
+        waiting = sorted({role for r in request.requirements.all() if not r.satisfied for role in r.approvers})
+        people = [*approvers_for([*waiting, "ps_manager"]), request.submitted_by]
+        notify(recipients=people, kind="service-level", subject=request,
+               text=f"Service level breached: '{request.title}' has waited more than {SERVICE_LEVEL_DAYS} business "
+                    "days for a decision.")
+        from psops.activity.services import event_record
+
+        event_record(actor=None, subject=request, verb="approval.service_level_breached",
+                     message="Waiting more than 3 business days: the service level is breached")
+    return True

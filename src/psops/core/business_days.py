@@ -15,6 +15,9 @@ from django.conf import settings
 
 from .errors import ApplicationError
 
+# Estimates, approvals, SOWs and scoping questions: within 3 business days (the handbook's service levels).
+SERVICE_LEVEL_DAYS = 3
+
 
 @lru_cache(maxsize=64)
 def _public_holidays(country: str, year: int) -> frozenset[dt.date]:

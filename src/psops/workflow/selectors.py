@@ -12,15 +12,14 @@ from django.utils import timezone
 from psops.accounts import roles
 from psops.accounts.roles import roles_of
 from psops.approvals.models import ApprovalRequest
+from psops.approvals.selectors import with_age
+from psops.approvals.services import may_decide
 from psops.billing.models import Invoice
 from psops.billing.selectors import collection_list
-from psops.core.business_days import Calendar, local_date
 from psops.crm.models import Opportunity, PSOpportunity
 from psops.delivery.models import Project
 from psops.estimating.models import Rom
 from psops.sales.models import Quote, Sow
-
-SERVICE_LEVEL_DAYS = 3  # estimates, SOWs and scoping questions: within 3 business days
 
 
 @dataclass
@@ -66,23 +65,12 @@ def next_step(ps: PSOpportunity | None, opp: Opportunity) -> str:
 
 
 def _approvals_waiting_for(user: Any) -> list[ApprovalRequest]:
-    mine = roles_of(user) if not user.is_superuser else frozenset(roles.ROLES)
+    """Pending requests this user may still decide (the same rule the decision service applies), oldest first."""
     pending = (ApprovalRequest.objects.filter(state=ApprovalRequest.State.PENDING)
                .exclude(Q(submitted_by=user) | Q(author=user))
                .select_related("policy", "submitted_by").prefetch_related("requirements", "decisions")
                .order_by("submitted_at"))
-    calendar = Calendar.current()
-    today = timezone.localdate()
-    rows = []
-    for request in pending:
-        if any(d.approver_id == user.pk for d in request.decisions.all()):
-            continue
-        if not any(not r.satisfied and set(r.approvers) & mine for r in request.requirements.all()):
-            continue
-        request.age_days = calendar.business_days_between(local_date(request.submitted_at), today)
-        request.overdue = request.age_days > SERVICE_LEVEL_DAYS
-        rows.append(request)
-    return rows
+    return with_age(request for request in pending if may_decide(user, request))
 
 
 def work_queue(user: Any) -> list[Queue]:
