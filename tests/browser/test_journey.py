@@ -211,6 +211,29 @@ def test_a_deal_from_scoping_to_collections_in_the_browser(visit):
     assert CollectionCase.objects.get(project=project).state == "closed"
 
 
+def test_an_expired_link_gets_a_clear_page_and_changes_nothing(visit):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from psops.links.models import CustomerLink
+
+    quote = Quote.objects.get(state="sent")
+    sal = visit("sal-resend").login("sal")
+    sal.go(f"/quotes/{quote.pk}/")
+    act(sal, "Send the link again")  # a fresh link we can read from the outbox
+    link = customer_link(quote.sent_to.email)
+    CustomerLink.objects.filter(used_at__isnull=True, revoked_at__isnull=True).update(
+        expires_at=timezone.now() - dt.timedelta(minutes=1))
+    customer = visit("customer-expired")
+    response = customer.page.goto(customer.base_url + link)
+    assert response.status == 410
+    assert "This link has expired" in customer.page.content()
+    customer.shot("expired-link")
+    quote.refresh_from_db()
+    assert quote.state == "sent"
+
+
 def test_a_refused_act_and_an_altered_link(visit):
     quote = Quote.objects.get(state="sent")
     # The SA may not send a quote: no button, and a forged post is refused with a reason.

@@ -10,6 +10,8 @@ from psops.workflow.demo import SCENARIOS, ensure_users
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/", "/search/?q=co", "/inbox/"]
+# Pinned: the cost of each role's home page, whatever the number of deals.
+HOME_QUERIES = {"sal": 7, "psmanager": 10, "pse": 7, "finance": 7}
 
 
 @pytest.fixture
@@ -72,6 +74,7 @@ def test_the_home_page_costs_the_same_with_more_deals(client):
             counts[username].append(len(ctx.captured_queries))
         client.logout()
     assert all(a == b for a, b in counts.values()), counts
+    assert {name: pair[0] for name, pair in counts.items()} == HOME_QUERIES
 
 
 def test_login_is_throttled_after_repeated_failures(client):
@@ -98,3 +101,24 @@ def test_inbox_marks_notifications_read(client, demo):
     from psops.activity.models import Notification
 
     assert not Notification.objects.filter(recipient__username="psmanager", read_at__isnull=True).exists()
+
+
+def test_search_and_inbox_cost_a_fixed_number_of_queries(client, demo):
+    from psops.activity.services import message_post, thread_for
+
+    client.login(username="sal", password="demo")
+    costs = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as search:
+            assert client.get("/search/?q=platform").status_code == 200
+        with CaptureQueriesContext(connection) as inbox:
+            assert client.get("/inbox/").status_code == 200
+        costs.append((len(search), len(inbox)))
+        from psops.crm.models import Opportunity
+
+        for opp in Opportunity.objects.all():
+            message_post(user=opp.owner, thread=thread_for(opp), body="ping @sal")
+    assert costs[0] == costs[1] == (SEARCH_QUERIES, INBOX_QUERIES), costs
+
+
+SEARCH_QUERIES, INBOX_QUERIES = 7, 6

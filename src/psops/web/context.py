@@ -28,7 +28,8 @@ def navigation(request):
     if mine & {roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,
                roles.VP_GLOBAL_SERVICES}:
         items.append(("web:approvals", "Approvals"))
-    if mine & {roles.PS_MANAGER, roles.PS_ENGINEER, roles.DIR_CS, roles.SALES_REP, roles.TAM}:
+    if mine & {roles.PS_MANAGER, roles.PS_ENGINEER, roles.DIR_CS, roles.SALES_REP, roles.TAM, roles.FINANCE,
+               roles.CONTROLLER, roles.DIRECTOR_PS}:
         items.append(("web:projects", "Projects"))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
         items.append(("web:invoices", "Invoices"))
