@@ -39,6 +39,13 @@ def save_transition(obj: Any, **kwargs: Any) -> None:
                                        "reload and try again.") from exc
 
 
+def contact_check(*, contact: Contact, opportunity: Opportunity) -> None:
+    """Documents and links go only to a contact of the deal's customer."""
+    if contact.account_id != opportunity.account_id:
+        raise ApplicationError(code="wrong-contact", message=f"{contact} is not a contact of {opportunity.account}.",
+                               field="contact")
+
+
 def account_create(*, user: Any, name: str, website: str = "", owner: Any = None) -> Account:
     require(user, "crm.create_account")
     name = (name or "").strip()

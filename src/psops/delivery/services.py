@@ -22,7 +22,7 @@ from psops.core.money import parse_amount
 from psops.core.permissions import require
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact
-from psops.crm.services import record, save_transition
+from psops.crm.services import contact_check, record, save_transition
 from psops.links.services import link_issue
 from psops.sales.models import Sow, SowMilestone
 
@@ -262,9 +262,7 @@ def passive_acceptance_at(sent_at: dt.datetime) -> dt.datetime:
 
 
 def _open_request(*, user: Any, project: Project, kind: str, contact: Contact) -> AcceptanceRequest:
-    if contact.account_id != project.ps_opportunity.parent.account_id:
-        raise ApplicationError(code="wrong-contact", message=f"{contact} is not a contact of the customer.",
-                               field="contact")
+    contact_check(contact=contact, opportunity=project.ps_opportunity.parent)
     now = timezone.now()
     try:
         with transaction.atomic():

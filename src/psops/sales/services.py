@@ -19,7 +19,7 @@ from psops.core.money import parse_amount, quantize
 from psops.core.permissions import require
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact, PSOpportunity
-from psops.crm.services import ps_amount_follow, ps_stage, record, save_transition
+from psops.crm.services import contact_check, ps_amount_follow, ps_stage, record, save_transition
 from psops.estimating.models import PriceBookItem, Rom
 from psops.links.services import link_issue
 
@@ -157,9 +157,7 @@ def quote_send(*, user: Any, quote: Quote, contact: Contact) -> Quote:
     """The SAL sends the approved quote to a customer contact, who answers through a private link."""
     require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) sends it.")
     ps = quote.ps_opportunity
-    if contact.account_id != ps.parent.account_id:
-        raise ApplicationError(code="wrong-contact", message=f"{contact} is not a contact of {ps.parent.account}.",
-                               field="contact")
+    contact_check(contact=contact, opportunity=ps.parent)
     if quote.state != Quote.State.APPROVED:
         raise ApplicationError(code="quote-not-approved", message=f"{quote} is {quote.get_state_display().lower()};"
                                                                   " only an approved quote is sent.")
@@ -406,9 +404,7 @@ def sow_review(*, user: Any, sow: Sow, approve: bool, comment: str = "") -> Sow:
 def sow_send(*, user: Any, sow: Sow, contact: Contact) -> Sow:
     require(user, "sales.send_sow", sow, message="Only the SOW's author or the deal's sales rep sends it.")
     ps = sow.ps_opportunity
-    if contact.account_id != ps.parent.account_id:
-        raise ApplicationError(code="wrong-contact", message=f"{contact} is not a contact of {ps.parent.account}.",
-                               field="contact")
+    contact_check(contact=contact, opportunity=ps.parent)
     if sow.state != Sow.State.APPROVED:
         raise ApplicationError(code="sow-not-approved", message=f"{sow} is {sow.get_state_display().lower()}; only "
                                                                 "an approved SOW goes to the customer.")
