@@ -153,3 +153,26 @@ def test_the_sales_rep_sends_a_fresh_quote_link_from_the_page(client, demo, djan
     assert response.status_code == 302
     assert CustomerLink.objects.filter(revoked_at__isnull=False).count() == before + 1
     assert len(mail.outbox) == 1 and quote.sent_to.email in mail.outbox[0].to
+
+
+def test_a_sales_rep_creates_a_deal_with_a_new_account_and_contact(client):
+    from psops.workflow.demo import ensure_users
+
+    ensure_users()
+    client.login(username="sal", password="demo")
+    assert "New deal" in client.get("/deals/").content.decode()
+    form = {"account_name": "Hooli", "contact_name": "Gavin B", "contact_email": "gavin@hooli.example",
+            "contact_title": "CEO", "name": "Hooli rollout", "segment": "large", "amount": "120000",
+            "currency": "USD", "close_date": "2027-03-31"}
+    response = client.post("/deals/new/", form)
+    opp = Opportunity.objects.get(name="Hooli rollout")
+    assert response.status_code == 302 and response.url == url_of(opp)
+    assert opp.owner.username == "sal" and opp.account.contacts.get().email == "gavin@hooli.example"
+    # The same account name again: refused beside the field, nothing new.
+    again = client.post("/deals/new/", {**form, "name": "Hooli second"})
+    assert again.status_code == 400 and "exists already" in again.content.decode()
+    assert not Opportunity.objects.filter(name="Hooli second").exists()
+    # Not a sales rep: no deal creation.
+    client.logout()
+    client.login(username="pse", password="demo")
+    assert client.get("/deals/new/").status_code == 403

@@ -68,10 +68,24 @@ class StageForm(forms.Form):
 register_kind(Kind("opportunity", "opportunities",
                    lambda pk: Opportunity.objects.select_related("account", "owner").get(pk=pk),
                    lambda o: o, "web/facts/opportunity.html", lambda o: f"{o.account.name}: {o.name}"))
-register("opportunity", Act(
-    "stage", "Move stage", perm="crm.advance_opportunity", form=StageForm, style="secondary",
-    run=lambda user, o, d: crm.opportunity_move_stage(user=user, opportunity=o, stage=d["stage"], reason=d["reason"]),
-    success="Stage changed."))
+class ContactNewForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=200)
+    email = forms.EmailField(label="E-mail")
+    title = forms.CharField(label="Title", required=False, max_length=120)
+
+
+register(
+    "opportunity",
+    Act("stage", "Move stage", perm="crm.advance_opportunity", form=StageForm, style="secondary",
+        run=lambda user, o, d: crm.opportunity_move_stage(user=user, opportunity=o, stage=d["stage"],
+                                                          reason=d["reason"]),
+        success="Stage changed."),
+    Act("contact", "Add a contact", perm="crm.create_account", form=ContactNewForm, style="secondary",
+        allowed=lambda user, o: user.has_perm("crm.advance_opportunity", o),
+        run=lambda user, o, d: crm.contact_create(user=user, account=o.account, name=d["name"], email=d["email"],
+                                                  title=d["title"]),
+        success="Contact added."),
+)
 
 
 # --- PS opportunity ------------------------------------------------------------------------------------------

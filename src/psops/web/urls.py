@@ -2,13 +2,14 @@ from django.urls import path
 
 from . import kinds  # noqa: F401  (registers the record pages and their acts)
 from .records import KINDS
-from .views import calculator, dashboards, home, inbox, lists, records, search
+from .views import calculator, dashboards, deal_new, home, inbox, lists, records, search
 
 app_name = "web"
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("search/", search.search, name="search"),
+    path("deals/new/", deal_new.deal_new, name="deal_new"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/read/", inbox.inbox_read, name="inbox_read"),
     path("deals/", lists.deals, name="deals"),

@@ -3,6 +3,7 @@ to the user), filters with a GET form, sorts by a whitelisted column and shows 2
 
 from __future__ import annotations
 
+import rules
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -51,7 +52,9 @@ def deals(request):
     rows = list(page.object_list)
     for deal in rows:  # the calculator link is offered where the calculator would accept the deal
         deal.can_estimate = deal.is_open and user.has_perm("crm.estimate_opportunity", deal)
-    return render(request, "web/lists/deals.html", {**context, "rows": rows})
+    # Asked of the rules alone: the deal list costs the same whoever looks at it.
+    can_create = rules.has_perm("crm.create_opportunity", user)
+    return render(request, "web/lists/deals.html", {**context, "rows": rows, "can_create": can_create})
 
 
 @login_required

@@ -1,0 +1,69 @@
+"""A new deal from the browser: the customer's account (new or existing), a first contact, the opportunity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from psops.core.money import CURRENCY_CHOICES
+from psops.crm import services as crm
+from psops.crm.choices import Segment
+from psops.crm.models import Account
+
+from .common import attempt
+
+
+class NewDealForm(forms.Form):
+    account = forms.ModelChoiceField(label="Existing account", queryset=Account.objects.order_by("name"),
+                                     required=False, empty_label="A new account (name below)")
+    account_name = forms.CharField(label="New account name", required=False, max_length=200)
+    contact_name = forms.CharField(label="Contact name", required=False, max_length=200)
+    contact_email = forms.EmailField(label="Contact e-mail", required=False)
+    contact_title = forms.CharField(label="Contact title", required=False, max_length=120)
+    name = forms.CharField(label="Deal name", max_length=200)
+    segment = forms.ChoiceField(label="Segment", choices=Segment.choices)
+    amount = forms.DecimalField(label="Amount", min_value=0, max_digits=14, decimal_places=2, initial=0)
+    currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="USD")
+    close_date = forms.DateField(label="Expected close", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["close_date"].initial = timezone.localdate() + dt.timedelta(days=90)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("account") and not (data.get("account_name") or "").strip():
+            self.add_error("account_name", "Choose an existing account or name a new one.")
+        if bool(data.get("contact_name")) != bool(data.get("contact_email")):
+            self.add_error("contact_email", "A contact needs both a name and an e-mail address.")
+        return data
+
+
+@login_required
+def deal_new(request):
+    if not request.user.has_perm("crm.create_opportunity"):
+        raise PermissionDenied("Only sales reps create deals.")
+    form = NewDealForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+
+        def create():
+            with transaction.atomic():
+                account = data["account"] or crm.account_create(user=request.user, name=data["account_name"])
+                if data["contact_name"]:
+                    crm.contact_create(user=request.user, account=account, name=data["contact_name"],
+                                       email=data["contact_email"], title=data["contact_title"])
+                return crm.opportunity_create(user=request.user, account=account, name=data["name"],
+                                              close_date=data["close_date"], segment=data["segment"],
+                                              amount=data["amount"], currency=data["currency"])
+
+        opportunity = attempt(request, create, success="Deal created.", form=form)
+        if opportunity is not None:
+            return redirect("web:opportunity", opportunity.pk)
+    return render(request, "web/deal_new.html", {"form": form}, status=400 if form.errors else 200)
