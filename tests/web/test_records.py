@@ -176,3 +176,24 @@ def test_a_sales_rep_creates_a_deal_with_a_new_account_and_contact(client):
     client.logout()
     client.login(username="pse", password="demo")
     assert client.get("/deals/new/").status_code == 403
+
+
+def test_replying_to_a_discovery_question_in_the_thread(client, demo):
+    from psops.activity.models import Message
+
+    question = Message.objects.filter(kind="question").first()
+    opp = question.thread.root
+    client.login(username="sal", password="demo")
+    page = client.get(url_of(opp)).content.decode()
+    assert f'name="parent" value="{question.pk}"' in page
+    response = client.post(reverse("web:message", args=["opportunity", opp.pk]),
+                           {"body": "Geo can wait for phase two. @dircs", "kind": "answer", "parent": question.pk})
+    assert response.status_code == 302
+    reply = Message.objects.get(parent=question)
+    assert reply.kind == "answer" and reply.author.username == "sal"
+    assert "in reply to" in client.get(url_of(opp)).content.decode()
+    # A parent from another engagement's thread is refused and nothing is posted.
+    other = Opportunity.objects.exclude(pk=opp.pk).first()
+    count = Message.objects.count()
+    client.post(reverse("web:message", args=["opportunity", other.pk]), {"body": "x", "parent": question.pk})
+    assert Message.objects.count() == count

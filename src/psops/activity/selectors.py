@@ -13,7 +13,7 @@ def timeline_for(subject: models.Model) -> QuerySet[TimelineEvent]:
 
 
 def messages_in(thread) -> QuerySet[Message]:
-    return thread.messages.select_related("author", "parent").prefetch_related("mentions")
+    return thread.messages.select_related("author", "parent__author").prefetch_related("mentions")
 
 
 def unread_notifications(user) -> QuerySet[Notification]:

@@ -438,6 +438,7 @@ def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: 
         _close_request(request, AcceptanceRequest.State.ACCEPTED, customer=customer, name=name.strip(),
                        title=title.strip())
         _record(customer, request.project, "sign_off.signed", f"{name} ({title}) signed the sign-off document")
+        _tell_signed_off(request.project, "signed the sign-off document")
     return request
 
 
@@ -452,7 +453,14 @@ def sign_off_reply(*, customer: CustomerActor, request: AcceptanceRequest) -> Ac
         _record(customer, request.project, "sign_off.replied", f"{customer.label} replied \"accepted\" to the "
                                                                "sign-off document",
                 {"ip": customer.ip_address, "user_agent": customer.user_agent[:400]})
+        _tell_signed_off(request.project, "replied \"accepted\" to the sign-off document")
     return request
+
+
+def _tell_signed_off(project: Project, how: str) -> None:
+    """The customer's sign-off is news for the deal's rep, the engineers and the engagement manager."""
+    notify(recipients=[project.ps_opportunity.owner, *project.engineers.all(), project.engagement_manager],
+           kind="signed-off", text=f"The customer {how} for {project}.", subject=project)
 
 
 def sign_off_record_reply(*, user: Any, request: AcceptanceRequest, reply: str) -> AcceptanceRequest:
@@ -468,6 +476,7 @@ def sign_off_record_reply(*, user: Any, request: AcceptanceRequest, reply: str) 
     with transaction.atomic():
         _close_request(request, AcceptanceRequest.State.REPLIED, note=reply)
         _record(user, request.project, "sign_off.replied", f"{user} recorded the customer's reply: {reply[:200]}")
+        _tell_signed_off(request.project, "accepted the sign-off by reply")
     return request
 
 
@@ -486,6 +495,7 @@ def acceptance_passive(*, request_id: int, now: dt.datetime | None = None) -> bo
             _close_request(request, AcceptanceRequest.State.PASSIVE)
             _record(None, request.project, "sign_off.passive",
                     "Sign-off accepted passively: no answer within 5 business days")
+            _tell_signed_off(request.project, "did not answer within 5 business days: the sign-off is accepted")
     return True
 
 

@@ -87,10 +87,15 @@ def record_message(request, model_name: str, pk: int):
     kind, record, deal = _visible(request, model_name, pk)
     form = MessageForm(request.POST)
     if form.is_valid():
-        attempt(request, lambda: message_post(user=request.user, thread=thread_for(deal),
-                                              body=form.cleaned_data["body"],
+        thread = thread_for(deal)
+        parent_id = form.cleaned_data["parent"]
+        parent = thread.messages.filter(pk=parent_id).first() if parent_id else None
+        if parent_id and parent is None:
+            messages.error(request, "That message is not in this engagement's thread.")
+            return redirect(f"web:{model_name}", pk)
+        attempt(request, lambda: message_post(user=request.user, thread=thread, body=form.cleaned_data["body"],
                                               kind=form.cleaned_data["kind"] or Message.Kind.COMMENT,
-                                              subject=record),
+                                              subject=record, parent=parent),
                 success="Posted to the engagement's thread.")
     else:
         messages.error(request, "Write a message before posting.")
