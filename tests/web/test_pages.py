@@ -32,7 +32,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, url):
     ("dircs", ["Approvals waiting for you", "SOWs to review"]),
     ("pse", ["SOWs to write", "My projects and wrap-ups", "Wayne"]),
     ("finance", ["Invoices to review and issue", "Overdue invoices", "Collections", "1-30"]),
-    ("admin", ["Set-up"]),
+    ("admin", ["Set-up", "Price book", "v1 active", "Approval policy", "Holiday calendar"]),
 ])
 def test_each_role_lands_on_its_work_queue(client, demo, username, expected):
     client.login(username=username, password="demo")

@@ -24,7 +24,7 @@ from psops.sales.models import Quote, Sow
 
 @dataclass
 class Queue:
-    kind: str  # which row layout shows it: deals, approvals, sows, projects, quotes, invoices, collections
+    kind: str  # which row layout shows it: deals, approvals, sows, projects, quotes, invoices, collections, setup
     title: str
     empty: str
     rows: list[Any] = field(default_factory=list)
@@ -125,7 +125,37 @@ def work_queue(user: Any) -> list[Queue]:
                             list(Invoice.objects.filter(state=Invoice.State.ISSUED, due_date__lt=today)
                                  .select_related("project__ps_opportunity__parent__account").order_by("due_date"))))
         queues.append(Queue("collections", "Collections", "No open collection.", collection_list(user=user)))
+    if roles.ADMINISTRATOR in mine or user.is_superuser:
+        queues.append(Queue("setup", "Set-up", "Nothing is set up yet.", _setup_rows()))
     return queues
+
+
+def _setup_rows() -> list[dict[str, Any]]:
+    """What the administrator keeps: people, the price book, calculator tables, the policy and the calendar."""
+    from django.contrib.auth import get_user_model
+
+    from psops.approvals.models import ApprovalPolicy
+    from psops.core.models import Holiday
+    from psops.estimating.models import MigrationMatrix, PriceBook, RateCard
+
+    def active(model) -> str:
+        version = model.objects.filter(is_active=True).values_list("version", flat=True).first()
+        return f"v{version} active" if version else "none active"
+
+    def admin_url(model) -> str:
+        return f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+
+    user_model = get_user_model()
+    return [
+        {"label": "Users and roles", "state": f"{user_model.objects.filter(is_active=True).count()} active users",
+         "url": admin_url(user_model)},
+        {"label": "Price book", "state": active(PriceBook), "url": admin_url(PriceBook)},
+        {"label": "Migration matrix", "state": active(MigrationMatrix), "url": admin_url(MigrationMatrix)},
+        {"label": "Rate card", "state": active(RateCard), "url": admin_url(RateCard)},
+        {"label": "Approval policy", "state": active(ApprovalPolicy), "url": admin_url(ApprovalPolicy)},
+        {"label": "Holiday calendar", "state": f"{Holiday.objects.count()} company holidays (plus public ones)",
+         "url": admin_url(Holiday)},
+    ]
 
 
 def days_until(day: dt.date | None) -> int | None:
