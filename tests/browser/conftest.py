@@ -72,8 +72,8 @@ class Visitor:
         self.go("/accounts/login/")
         self.page.fill("#id_username", username)
         self.page.fill("#id_password", password)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_load_state()
+        with self.page.expect_navigation():
+            self.page.click("button[type=submit]")
         return self
 
     def shot(self, label: str) -> Path:

@@ -29,6 +29,7 @@ def test_a_wrong_password_is_refused_with_a_message(visit):
     person.go("/accounts/login/")
     person.page.fill("#id_username", "sal")
     person.page.fill("#id_password", "not-the-password")
-    person.page.click("button[type=submit]")
+    with person.page.expect_navigation():
+        person.page.click("button[type=submit]")
     assert "correct username and password" in person.page.content()
     assert person.page.url.endswith("/accounts/login/")
