@@ -111,6 +111,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EMAIL_BACKEND = env.str("PSOPS_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("PSOPS_FROM_EMAIL", default="psops@localhost")
+EMAIL_HOST = env.str("PSOPS_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("PSOPS_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("PSOPS_EMAIL_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("PSOPS_EMAIL_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("PSOPS_EMAIL_TLS", default=False)
 
 # Production hardening: PSOPS_PRODUCTION=1 (with PSOPS_DEBUG=0 and a real PSOPS_SECRET_KEY) behind HTTPS.
 PRODUCTION = env.bool("PSOPS_PRODUCTION", default=False)
