@@ -17,6 +17,7 @@ from psops.core.permissions import require
 
 from .choices import CLOSED_STAGES, INACTIVITY_STAGES, LossReason, PSStage, Segment, Stage
 from .models import Account, Contact, Opportunity, PSOpportunity
+from .tasks import schedule_inactivity_check
 
 STAGE_ORDER = [s.value for s in Stage]
 
@@ -121,8 +122,6 @@ def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, r
                        + (f": {reason}" if reason else ""),
                data={"from": current, "to": stage, "reason": reason})
         if stage in INACTIVITY_STAGES:
-            from .tasks import schedule_inactivity_check
-
             schedule_inactivity_check(opportunity)
     return opportunity
 
@@ -254,12 +253,8 @@ def opportunity_inactivity_check(*, opportunity_id: int, now: dt.datetime | None
             notify(recipients=[opp.owner], kind="inactivity-warning",
                    text=f"{opp} has had no activity for {idle.days} days; it closes as lost at day {close_days}.",
                    subject=opp)
-            from .tasks import schedule_inactivity_check
-
             schedule_inactivity_check(opp, at=last + dt.timedelta(days=close_days))
             return "warned"
-        from .tasks import schedule_inactivity_check
-
         due = last + dt.timedelta(days=warn_days if idle < dt.timedelta(days=warn_days) else close_days)
         schedule_inactivity_check(opp, at=due)
         return "waiting"

@@ -1,6 +1,5 @@
 """The SOW project (steps 11, 13), completion acceptance and the financial wrap-up (step 14), sign-off (step 15)."""
 
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -227,5 +226,3 @@ class WrapUpItem(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["wrap_up", "code"], name="wrapup_item_once")]
 
-
-ZERO = Decimal(0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +156,3 @@ def _setup_rows() -> list[dict[str, Any]]:
          "url": admin_url(Holiday)},
     ]
 
-
-def days_until(day: dt.date | None) -> int | None:
-    return None if day is None else (day - timezone.localdate()).days
