@@ -313,10 +313,13 @@ def test_sow_milestones_must_add_up_to_the_price(people):
     engagement = reach(people, "sow")
     sow = engagement.sow
     assert sow.price == Decimal("40000.00")
-    sales.sow_update(user=people["pse"], sow=sow, billing_terms="milestones",
-                     milestones=[("Design", "10000"), ("Build", "20000")])
-    error = assert_refused(lambda: sales.sow_submit_review(user=people["pse"], sow=sow), "milestones-mismatch")
+    # Refused when saved (the page says so at once), and a SOW with milestone terms but none goes to no review.
+    error = assert_refused(lambda: sales.sow_update(user=people["pse"], sow=sow, billing_terms="milestones",
+                                                    milestones=[("Design", "10000"), ("Build", "20000")]),
+                           "milestones-mismatch")
     assert "40,000.00" in error.message and "30,000.00" in error.message
+    sales.sow_update(user=people["pse"], sow=sow, billing_terms="milestones")
+    assert_refused(lambda: sales.sow_submit_review(user=people["pse"], sow=sow), "milestones-mismatch")
 
 
 def test_milestone_terms_need_milestones(people):
@@ -438,8 +441,9 @@ def test_submitting_a_quote_twice(people):
 
 def test_a_second_quote_while_one_is_with_the_customer(people):
     engagement = reach(people, "quote-sent")
-    assert_refused(lambda: sales.quote_create(user=people["sal"], ps_opportunity=engagement.ps, valid_until=later()),
-                   "quote-exists")
+    # A second quote may be drafted, but goes nowhere while the first is live (one live quote per PS opportunity).
+    second = sales.quote_create(user=people["sal"], ps_opportunity=engagement.ps, valid_until=later())
+    assert_refused(lambda: sales.quote_submit(user=people["sal"], quote=second), "quote-live-exists")
 
 
 def test_quote_before_the_rom_is_approved(people):
@@ -508,7 +512,7 @@ def test_acts_on_the_chain_of_a_lost_ps_opportunity(people, act):
     stage, run = AFTER_LOST[act]
     engagement = reach(people, stage)
     crm.ps_opportunity_close_lost(user=people["sal"], ps_opportunity=engagement.ps, reason="budget")
-    assert_refused(lambda: run(engagement), "ps-not-ready")
+    assert_refused(lambda: run(engagement), "ps-not-ready", "ps-closed")
 
 
 def test_a_rom_approved_after_the_ps_opportunity_was_lost_leaves_its_amount(people):
@@ -554,7 +558,8 @@ def test_non_standard_terms_need_the_director_of_ps(people):
     engagement = reach(people, "sow")
     sales.sow_update(user=people["pse"], sow=engagement.sow, billing_terms="on-completion")
     sales.sow_submit_review(user=people["pse"], sow=engagement.sow)
-    assert_refused(lambda: sales.sow_review(user=people["psmanager"], sow=engagement.sow, approve=True), "forbidden")
+    assert_refused(lambda: sales.sow_review(user=people["psmanager"], sow=engagement.sow, approve=True),
+                   "needs-approver")
 
 
 @pytest.mark.parametrize("stage", ["sow-approved", "sow-signed"])
@@ -585,7 +590,7 @@ def test_closed_won_before_the_signature(people):
 def test_closed_won_twice_makes_one_project(people):
     engagement = reach(people, "won")
     assert_refused(lambda: workflow.ps_opportunity_close_won(user=people["sal"], ps_opportunity=engagement.ps),
-                   "not-ready")
+                   "not-ready", "ps-closed")
     assert Project.objects.filter(ps_opportunity=engagement.ps).count() == 1
 
 

@@ -57,6 +57,10 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"Approval #{self.pk}: {self.title}"
 
+    def facts_cover(self, facts: dict) -> bool:
+        """Whether this request judged exactly these facts (an approval covers the values it saw, no others)."""
+        return all(str(self.facts.get(key)) == str(value) for key, value in facts.items())
+
     @transition(field=state, source=State.PENDING, target=State.APPROVED)
     def mark_approved(self):
         pass

@@ -84,6 +84,16 @@ def request_open(*, user: Any, kind: str, subject: models.Model, opportunity: Op
     return request
 
 
+def request_withdraw(*, subject: models.Model) -> None:
+    """The subject was withdrawn: its pending request closes as withdrawn (nobody is left to decide it)."""
+    ct = ContentType.objects.get_for_model(subject)
+    for request in ApprovalRequest.objects.filter(subject_type=ct, subject_id=subject.pk,
+                                                  state=ApprovalRequest.State.PENDING):
+        request.mark_withdrawn()
+        request.decided_at = timezone.now()
+        save_transition(request)
+
+
 def _eligible(user: Any, requirement: ApprovalRequirement) -> list[str]:
     """The roles in which `user` may still speak for this requirement."""
     if requirement.satisfied:
@@ -106,17 +116,9 @@ def request_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment
                                message=f"A decision is one of: {', '.join(Decision.Outcome.values)}.", field="outcome")
     # Lock the request so that two approvers acting at once are judged one after the other.
     locked = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
-    if locked.state != ApprovalRequest.State.PENDING:
-        raise ApplicationError(code="already-decided",
-                               message=f"This request is already {locked.get_state_display().lower()}.")
-    if user.pk in (locked.submitted_by_id, locked.author_id):
-        raise ApplicationError(code="segregation-of-duties", message="Nobody approves their own request.")
-    if locked.decisions.filter(approver=user).exists():
-        raise ApplicationError(code="already-decided", message=f"{user} has already decided this request.")
+    request_decide_check(user=user, request=locked)
     requirements = list(locked.requirements.all())
     speaks_for = [(req, eligible[0]) for req in requirements if (eligible := _eligible(user, req))]
-    if not speaks_for:
-        raise ApplicationError(code="forbidden", message=f"{user} is not an approver this request is waiting for.")
     if outcome != Decision.Outcome.APPROVE and not comment.strip():
         raise ApplicationError(code="comment-required",
                                message="Say why: a rejection or a discovery request needs a comment.",
@@ -151,25 +153,34 @@ def request_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment
 # --- The ROM's way through approval (steps 3, 6, 7) ---------------------------------------------------------
 
 
-def rom_submit(*, user: Any, rom: Rom) -> ApprovalRequest | None:
-    """Step 3: the SAL sends the ROM's current version to the approvers the policy names."""
-    opportunity = rom.opportunity
-    require(user, "crm.submit_rom", opportunity,
+def rom_submit_check(*, user: Any, rom: Rom) -> None:
+    require(user, "crm.submit_rom", rom.opportunity,
             message="Only the deal's sales rep (or their manager) sends its ROM for approval.")
+    if not rom.opportunity.is_open and rom.opportunity.stage != "closed-won":
+        raise ApplicationError(code="deal-closed", message=f"The deal is {rom.opportunity.get_stage_display()}.")
     if rom.status != Rom.Status.DRAFT:
         raise ApplicationError(code="rom-not-draft", message=f"The ROM is {rom.get_status_display().lower()}; "
                                                              "only a draft is submitted.")
     version = rom.current
     if version is None or version.high is None:
         raise ApplicationError(code="rom-unpriced",
-                               message="This ROM has no price (it needs an engagement manager's estimate); "
-                                       "revise it with a price before submitting.")
+                               message="This ROM has no price: it needs the engagement manager's estimate "
+                                       "(a PS manager enters it on the ROM) before it is submitted.")
+
+
+def rom_submit(*, user: Any, rom: Rom) -> ApprovalRequest | None:
+    """Step 3: the SAL sends the ROM's current version to the approvers the policy names. The version's author
+    (the SA, or the engagement manager for a manual estimate) may not approve it."""
+    rom_submit_check(user=user, rom=rom)
+    opportunity = rom.opportunity
+    version = rom.current
+    assert version is not None  # rom_submit_check refuses a ROM without a priced version
     with transaction.atomic():
         rom.submit()
         save_transition(rom)
         request = request_open(user=user, kind="rom", subject=version, opportunity=opportunity,
                                facts={"high": str(version.high), "low": str(version.low)},
-                               title=f"{rom} v{version.number} for {opportunity}", author=rom.created_by)
+                               title=f"{rom} v{version.number} for {opportunity}", author=version.created_by)
         if request is None:  # a policy that asks nothing of ROMs approves them as submitted
             _rom_approved(actor=user, rom=rom)
     return request
@@ -219,13 +230,27 @@ def rom_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment: st
     return decided
 
 
-def may_decide(user: Any, request: ApprovalRequest) -> bool:
-    """Whether `user` is an approver this pending request still waits for (the same rule request_decide applies)."""
-    if request.state != ApprovalRequest.State.PENDING or user.pk in (request.submitted_by_id, request.author_id):
-        return False
+def request_decide_check(*, user: Any, request: ApprovalRequest) -> None:
+    """Whether `user` may decide this request now: it is pending, not their own, not decided by them already, and
+    waiting for a role they hold."""
+    if request.state != ApprovalRequest.State.PENDING:
+        raise ApplicationError(code="already-decided",
+                               message=f"This request is already {request.get_state_display().lower()}.")
+    if user.pk in (request.submitted_by_id, request.author_id):
+        raise ApplicationError(code="segregation-of-duties", message="Nobody approves their own request.")
     if any(d.approver_id == user.pk for d in request.decisions.all()):
+        raise ApplicationError(code="already-decided", message=f"{user} has already decided this request.")
+    if not any(_eligible(user, r) for r in request.requirements.all()):
+        raise ApplicationError(code="forbidden", message=f"{user} is not an approver this request is waiting for.")
+
+
+def may_decide(user: Any, request: ApprovalRequest) -> bool:
+    """Whether `user` may decide this request now (request_decide_check, as a yes or no for lists)."""
+    try:
+        request_decide_check(user=user, request=request)
+    except ApplicationError:
         return False
-    return any(_eligible(user, r) for r in request.requirements.all())
+    return True
 
 
 def approval_service_level_check(*, request_id: int, now: Any = None) -> bool:

@@ -22,8 +22,8 @@ from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount, quantize
 from psops.core.permissions import require
 from psops.crm.services import record, save_transition
-from psops.delivery.models import ChangeOrder, MilestoneAcceptance, Project, TimeEntry
-from psops.delivery.services import project_value
+from psops.delivery.models import ChangeOrder, MilestoneAcceptance, Project, TimeEntry, WrapUp
+from psops.delivery.services import project_value, wrap_up_tick_final_invoice
 from psops.sales.choices import BillingTerms
 
 from .models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
@@ -74,9 +74,28 @@ def _draft(*, actor: Any, project: Project, key: str, description: str, amount: 
     return invoice
 
 
+NOTHING_TO_BILL = "not required: nothing to bill"
+
+
+def _nothing_to_bill(actor: Any, project: Project, subject: Any, when: str, why: str) -> None:
+    """An automatic billing hand-off found nothing to bill: it drafts nothing and says so on the timeline."""
+    _record(actor, project, subject, "invoice.not_required", f"No invoice {when}: {why}, nothing to bill")
+
+
+def _zero_value(project: Project) -> bool:
+    """A SOW priced at zero (free, "investment" services): its automatic hand-offs bill nothing."""
+    return project.sow.price <= 0
+
+
 def invoices_draft_on_win(*, actor: Any, project: Project) -> list[Invoice]:
-    """Step 12: at Closed Won, the invoices the SOW's terms call for now. By default the entire amount, net 30."""
+    """Step 12: at Closed Won, the invoices the SOW's terms call for now. By default the entire amount, net 30.
+
+    A zero-value SOW (free "investment" services) drafts nothing, so the deal still reaches Closed Won; explicit acts
+    that bill (change orders, time and materials) still refuse a zero amount in `_draft`."""
     sow = project.sow
+    if _zero_value(project):
+        _nothing_to_bill(actor, project, project, "at Closed Won", f"{sow} is priced at {sow.currency} {sow.price:,}")
+        return []
     drafts = []
     if sow.billing_terms == BillingTerms.FULL_ON_SIGNATURE:
         drafts.append(_draft(actor=actor, project=project, key="signature", description=f"{sow}: 100% on signature",
@@ -91,8 +110,18 @@ def invoices_draft_on_win(*, actor: Any, project: Project) -> list[Invoice]:
 
 
 def invoice_draft_final(*, actor: Any, project: Project) -> Invoice | None:
-    """At wrap-up: the completion invoice where the terms say so (the rest of a 50/50, or all of on-completion)."""
+    """At wrap-up: the completion invoice where the terms say so (the rest of a 50/50, or all of on-completion).
+
+    With nothing to bill (a zero-value SOW, whatever its terms) it drafts nothing and ticks the wrap-up's final
+    invoice item itself as "not required: nothing to bill" (the workflow's later tick then finds it done)."""
     sow = project.sow
+    if _zero_value(project):
+        wrap = WrapUp.objects.filter(project=project).first()
+        if wrap is not None and wrap.items.filter(code="final-invoice", done_at__isnull=True).exists():
+            wrap_up_tick_final_invoice(wrap=wrap, note=NOTHING_TO_BILL)
+            _nothing_to_bill(actor, project, project, "on completion",
+                             f"{sow} is priced at {sow.currency} {sow.price:,}")
+        return None
     if sow.billing_terms not in (BillingTerms.HALF_AND_HALF, BillingTerms.ON_COMPLETION):
         return None
     if project.invoices.filter(billing_key="completion").exclude(state=Invoice.State.VOID).exists():
@@ -166,6 +195,8 @@ def invoice_void(*, user: Any, invoice: Invoice, reason: str) -> Invoice:
         invoice.void()
         save_transition(invoice)
         _record(user, invoice.project, invoice, "invoice.void", f"{user} voided {invoice}: {reason}")
+        # The last draft of a wrapped-up engagement voided: its collection has nothing left to collect.
+        _settle(user, invoice)
     return invoice
 
 
@@ -178,10 +209,14 @@ def _settle(actor: Any, invoice: Invoice) -> None:
     case = CollectionCase.objects.filter(project=invoice.project, state=CollectionCase.State.OPEN).first()
     if case is not None and not invoice.project.invoices.filter(
             state__in=[Invoice.State.ISSUED, Invoice.State.DRAFT]).exists():
-        case.state = CollectionCase.State.CLOSED
-        case.closed_at = timezone.now()
-        case.save(update_fields=["state", "closed_at"])
-        _record(actor, invoice.project, case, "collection.closed", "Collection closed: nothing left to collect")
+        _close_case(actor, case, "Collection closed: nothing left to collect")
+
+
+def _close_case(actor: Any, case: CollectionCase, message: str) -> None:
+    case.state = CollectionCase.State.CLOSED
+    case.closed_at = timezone.now()
+    case.save(update_fields=["state", "closed_at"])
+    _record(actor, case.project, case, "collection.closed", message)
 
 
 def _locked_issued(invoice: Invoice) -> Invoice:
@@ -238,18 +273,23 @@ def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) 
 
 
 def collection_open(*, actor: Any, project: Project) -> CollectionCase:
-    """After the wrap-up, Finance owns every open balance of the engagement."""
+    """After the wrap-up, Finance owns every open balance of the engagement.
+
+    Decision: the case is always opened, once per project, even with nothing owed (a free "investment" engagement
+    with no invoice, or one already paid in full). With no balance and no draft left to issue it is closed at once,
+    in the same transaction, with its own timeline event, and Finance is not notified. Opening it anyway keeps one
+    answer to "did collections look at this project?" (the case and its two events), keeps the workflow's wrap-up
+    returning a case, and leaves no open case that nothing could ever close."""
     case, created = CollectionCase.objects.get_or_create(project=project)
     if created:
         open_total = sum((invoice_balance(i) for i in project.invoices.filter(state=Invoice.State.ISSUED)), ZERO)
         _record(actor, project, case, "collection.opened",
                 f"Collections opened with {project.currency} {open_total:,} outstanding")
-        notify(recipients=approvers_for(["finance"]), kind="collection",
-               text=f"{project} is wrapped up: Finance now owns its open balance.", subject=case)
         if open_total == 0 and not project.invoices.filter(state=Invoice.State.DRAFT).exists():
-            case.state = CollectionCase.State.CLOSED
-            case.closed_at = timezone.now()
-            case.save(update_fields=["state", "closed_at"])
+            _close_case(actor, case, "Collection closed at once: nothing is owed")
+        else:
+            notify(recipients=approvers_for(["finance"]), kind="collection",
+                   text=f"{project} is wrapped up: Finance now owns its open balance.", subject=case)
     return case
 
 

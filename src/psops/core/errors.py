@@ -11,7 +11,7 @@ class ApplicationError(Exception):
     """A refused act: a stable machine code and a sentence for a person."""
 
     # Codes that mean "you may not", as opposed to "not now" or "not like that".
-    FORBIDDEN_CODES = frozenset({"forbidden", "segregation-of-duties"})
+    FORBIDDEN_CODES = frozenset({"forbidden", "segregation-of-duties", "needs-approver"})
 
     def __init__(self, *, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)

@@ -38,6 +38,8 @@ OPEN_STAGES = [
 ]
 CLOSED_STAGES = [Stage.CLOSED_WON, Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE]
 INACTIVITY_STAGES = [Stage.DISCOVERY, Stage.SCOPING]
+# A deal in one of these is dead: none of its PS opportunities moves on (Closed Won is alive: PS may continue).
+DEAD_STAGES = [Stage.CLOSED_LOST, Stage.UNQUALIFIED, Stage.DUPLICATE]
 
 
 class PSStage(models.TextChoices):

@@ -15,7 +15,7 @@ from psops.core.errors import ApplicationError
 from psops.core.money import check_currency, parse_amount
 from psops.core.permissions import require
 
-from .choices import CLOSED_STAGES, INACTIVITY_STAGES, LossReason, PSStage, Segment, Stage
+from .choices import CLOSED_STAGES, DEAD_STAGES, INACTIVITY_STAGES, PS_OPEN_STAGES, LossReason, PSStage, Segment, Stage
 from .models import Account, Contact, Opportunity, PSOpportunity
 from .tasks import schedule_inactivity_check
 
@@ -97,7 +97,8 @@ def opportunity_create(*, user: Any, account: Account, name: str, close_date: dt
 
 def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, reason: str = "") -> Opportunity:
     """Owners move a deal forward only; moving back (or reopening a closed deal) is an administrator's act with a
-    reason."""
+    reason. Closing the deal lost, unqualified or a duplicate closes its open PS children as lost with it; a PS child
+    whose SOW the customer signed is a contract, so the deal cannot be closed that way while it stands."""
     if stage not in STAGE_ORDER:
         raise ApplicationError(code="invalid-stage", message=f"Unknown stage '{stage}'.", field="stage")
     current = opportunity.stage
@@ -113,6 +114,8 @@ def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, r
         if not reason.strip():
             raise ApplicationError(code="reason-required", message="Moving a deal back needs a reason.",
                                    field="reason")
+    if stage in DEAD_STAGES:
+        _children_may_close(opportunity)
     with transaction.atomic():
         opportunity.move_to(stage)
         opportunity.stage_changed_at = timezone.now()
@@ -121,9 +124,33 @@ def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, r
                message=f"{user} moved the deal from {Stage(current).label} to {Stage(stage).label}"
                        + (f": {reason}" if reason else ""),
                data={"from": current, "to": stage, "reason": reason})
+        if stage in DEAD_STAGES:
+            _close_children(actor=user, opportunity=opportunity)
         if stage in INACTIVITY_STAGES:
             schedule_inactivity_check(opportunity)
     return opportunity
+
+
+def _children_may_close(opportunity: Opportunity) -> None:
+    signed = opportunity.ps_opportunities.filter(stage=PSStage.SOW_SIGNED).first()
+    if signed is not None:
+        raise ApplicationError(code="ps-committed",
+                               message=f"The customer signed the SOW of '{signed}'; mark it Closed Won (or close it "
+                                       "lost with a reason) before closing this deal.")
+
+
+def _close_children(*, actor: Any, opportunity: Opportunity) -> None:
+    """The parent is dead: its open PS children close as lost with it (the deal's own stage says why)."""
+    label = Stage(opportunity.stage).label
+    for ps in opportunity.ps_opportunities.filter(stage__in=PS_OPEN_STAGES).order_by("pk"):
+        ps.mark_closed_lost()
+        ps.loss_reason = LossReason.OTHER
+        ps.loss_note = f"The parent deal was closed as {label}."
+        ps.closed_at = timezone.now()
+        save_transition(ps)
+        record(actor=actor, opportunity=opportunity, subject=ps, verb="ps_opportunity.lost",
+               message=f"PS opportunity closed as lost with its parent deal ({label})",
+               data={"reason": LossReason.OTHER, "parent_stage": opportunity.stage})
 
 
 def ps_opportunity_create(*, user: Any, parent: Opportunity, name: str, ps_amount: Any,
@@ -148,13 +175,27 @@ def ps_opportunity_create(*, user: Any, parent: Opportunity, name: str, ps_amoun
     return ps
 
 
-def ps_opportunity_set_amount(*, user: Any, ps_opportunity: PSOpportunity, ps_amount: Any,
-                              reason: str = "") -> PSOpportunity:
-    """Step 5: the SAL enters or corrects the PS amount while the engagement is open."""
+# The stages in which the rep may still set the PS amount by hand: before a quote goes to the customer. From then on
+# it follows the quote with the customer, is frozen at the accepted quote's total and moves only by change orders.
+AMOUNT_EDITABLE_STAGES = (PSStage.ROM_APPROVAL, PSStage.APPROVED)
+
+
+def ps_opportunity_set_amount_check(*, user: Any, ps_opportunity: PSOpportunity) -> None:
     require(user, "crm.change_ps_opportunity", ps_opportunity,
             message="Only the deal's sales rep (or their manager) sets the PS amount.")
     if not ps_opportunity.is_open:
         raise ApplicationError(code="ps-closed", message="The PS opportunity is closed; its amount is final.")
+    if ps_opportunity.stage not in AMOUNT_EDITABLE_STAGES:
+        raise ApplicationError(code="ps-amount-committed",
+                               message=f"The PS opportunity is {PSStage(ps_opportunity.stage).label}: its amount "
+                                       "follows the quote with the customer and, once accepted, changes only by a "
+                                       "change order or a new approved quote.")
+
+
+def ps_opportunity_set_amount(*, user: Any, ps_opportunity: PSOpportunity, ps_amount: Any,
+                              reason: str = "") -> PSOpportunity:
+    """Step 5: the SAL enters or corrects the PS amount until a quote goes to the customer."""
+    ps_opportunity_set_amount_check(user=user, ps_opportunity=ps_opportunity)
     amount = parse_amount(ps_amount, ps_opportunity.currency, field="PS amount")
     with transaction.atomic():
         _set_amount(actor=user, ps_opportunity=ps_opportunity, amount=amount, why=reason or "entered by the SAL")
@@ -176,16 +217,20 @@ def ps_amount_follow(*, actor: Any, ps_opportunity: PSOpportunity, amount: Decim
         _set_amount(actor=actor, ps_opportunity=ps_opportunity, amount=amount, why=why)
 
 
-def ps_opportunity_close_lost(*, user: Any, ps_opportunity: PSOpportunity, reason: str,
-                              note: str = "") -> PSOpportunity:
+def ps_opportunity_close_lost_check(*, user: Any, ps_opportunity: PSOpportunity) -> None:
     require(user, "crm.change_ps_opportunity", ps_opportunity,
             message="Only the deal's sales rep (or their manager) closes the PS opportunity.")
+    if not ps_opportunity.is_open:
+        raise ApplicationError(code="ps-closed", message="The PS opportunity is closed already.")
+
+
+def ps_opportunity_close_lost(*, user: Any, ps_opportunity: PSOpportunity, reason: str,
+                              note: str = "") -> PSOpportunity:
+    ps_opportunity_close_lost_check(user=user, ps_opportunity=ps_opportunity)
     if reason not in LossReason.values:
         raise ApplicationError(code="invalid-loss-reason",
                                message=f"Loss reason must be one of: {', '.join(LossReason.values)}.",
                                field="reason")
-    if not ps_opportunity.is_open:
-        raise ApplicationError(code="ps-closed", message="The PS opportunity is closed already.")
     with transaction.atomic():
         ps_opportunity.mark_closed_lost()
         ps_opportunity.loss_reason = reason
@@ -198,8 +243,22 @@ def ps_opportunity_close_lost(*, user: Any, ps_opportunity: PSOpportunity, reaso
     return ps_opportunity
 
 
+def ps_alive_check(ps_opportunity: PSOpportunity) -> None:
+    """The engagement may move on: the PS opportunity is open and its parent deal is not lost, unqualified or a
+    duplicate (a parent Closed Won keeps its PS children going)."""
+    if not ps_opportunity.is_open:
+        raise ApplicationError(code="ps-closed",
+                               message=f"The PS opportunity is {PSStage(ps_opportunity.stage).label}.")
+    parent = ps_opportunity.parent
+    if parent.stage in DEAD_STAGES:
+        raise ApplicationError(code="parent-closed",
+                               message=f"The deal {parent} is {Stage(parent.stage).label}; its PS opportunity "
+                                       "cannot move on.")
+
+
 def ps_stage(*, actor: Any, ps_opportunity: PSOpportunity, transition: str, why: str) -> None:
     """Advance the PS opportunity's stage as the process moves on (called by later stages' services)."""
+    ps_alive_check(ps_opportunity)
     before = ps_opportunity.stage
     move = getattr(ps_opportunity, transition)
     if not can_proceed(move):
@@ -234,6 +293,8 @@ def opportunity_inactivity_check(*, opportunity_id: int, now: dt.datetime | None
         warn_days, close_days = INACTIVITY_DAYS[Segment(opp.segment)]
         idle = now - last
         if idle >= dt.timedelta(days=close_days):
+            if opp.ps_opportunities.filter(stage=PSStage.SOW_SIGNED).exists():
+                return "committed"  # a signed SOW is a contract: the deal is not closed behind it
             before = opp.stage
             opp.move_to(Stage.CLOSED_LOST)
             opp.stage_changed_at = now
@@ -241,6 +302,7 @@ def opportunity_inactivity_check(*, opportunity_id: int, now: dt.datetime | None
             record(actor=None, opportunity=opp, subject=opp, verb="opportunity.auto_closed",
                    message=f"Closed as lost after {close_days} days without activity in {Stage(before).label}",
                    data={"from": before, "idle_days": idle.days})
+            _close_children(actor=None, opportunity=opp)
             notify(recipients=[opp.owner], kind="inactivity-closed",
                    text=f"{opp} was closed as lost after {close_days} days without activity.", subject=opp)
             return "closed"

@@ -261,6 +261,34 @@ def passive_acceptance_at(sent_at: dt.datetime) -> dt.datetime:
     return start_of_day(last_day + dt.timedelta(days=1))
 
 
+def acceptance_past_deadline(request: AcceptanceRequest, now: dt.datetime | None = None) -> bool:
+    """The one question every door asks: is this request still waiting although its deadline has passed?
+
+    From `passive_at` on, silence is acceptance whether or not the timer has run yet, so the customer's answers,
+    a resend, a recorded reply, the project's close, the timer itself and the customer's link page all ask this,
+    and only this, to know whether the deadline has decided."""
+    return request.state == AcceptanceRequest.State.PENDING and (now or timezone.now()) >= request.passive_at
+
+
+def passive_acceptance_date(request: AcceptanceRequest) -> dt.date:
+    """The day silence became acceptance (the day after the last day to answer)."""
+    return local_date(request.passive_at)
+
+
+def _before_deadline(request: AcceptanceRequest, now: dt.datetime | None = None, *, then: str = "") -> None:
+    """Refuse an answer (or a resend) once the deadline has decided: the request counts as accepted passively."""
+    if not acceptance_past_deadline(request, now):
+        return
+    days = settings.PSOPS["PASSIVE_ACCEPTANCE_BUSINESS_DAYS"]
+    what = "The work was" if request.kind == AcceptanceRequest.Kind.COMPLETION else "The sign-off document was"
+    raise ApplicationError(
+        code="deadline-passed",
+        message=f"{what} accepted passively on {passive_acceptance_date(request):%Y-%m-%d} because no answer came "
+                f"within {days} business days of the notice sent on {local_date(request.sent_at):%Y-%m-%d} (the "
+                f"last day to answer was {passive_acceptance_date(request) - dt.timedelta(days=1):%Y-%m-%d})."
+                + (f" {then}" if then else ""))
+
+
 def _open_request(*, user: Any, project: Project, kind: str, contact: Contact) -> AcceptanceRequest:
     contact_check(contact=contact, opportunity=project.ps_opportunity.parent)
     now = timezone.now()
@@ -320,6 +348,7 @@ def acceptance_resend(*, user: Any, request: AcceptanceRequest) -> AcceptanceReq
         require(user, "delivery.send_sign_off", request.project,
                 message="Only the deal's sales rep or a TAM sends the sign-off document.")
     _answerable(request, None)
+    _before_deadline(request, then="A new link would change nothing.")
     with transaction.atomic():
         _acceptance_link(user, request)
         verb = "completion.resent" if request.kind == AcceptanceRequest.Kind.COMPLETION else "sign_off.resent"
@@ -332,15 +361,19 @@ def _answerable(request: AcceptanceRequest, customer: CustomerActor | None) -> N
     if customer is not None:
         customer.check_account(request.project.ps_opportunity.parent.account_id)
     if request.state != AcceptanceRequest.State.PENDING:
+        passive = (f" on {passive_acceptance_date(request):%Y-%m-%d}: no answer came within "
+                   f"{settings.PSOPS['PASSIVE_ACCEPTANCE_BUSINESS_DAYS']} business days"
+                   if request.state == AcceptanceRequest.State.PASSIVE else "")
         raise ApplicationError(code="already-answered",
                                message=f"This {request.get_kind_display().lower()} was already answered "
-                                       f"({request.get_state_display().lower()}).")
+                                       f"({request.get_state_display().lower()}){passive}.")
 
 
 def _close_request(request: AcceptanceRequest, state: str, *, customer: CustomerActor | None = None, name: str = "",
                    title: str = "", note: str = "") -> None:
     request.state = state
-    request.answered_at = timezone.now()
+    # Silence is acceptance at the deadline, whenever the timer (or a customer's visit) records it.
+    request.answered_at = request.passive_at if state == AcceptanceRequest.State.PASSIVE else timezone.now()
     request.signed_name = name
     request.signed_title = title
     request.note = note[:500]
@@ -353,14 +386,21 @@ def _close_request(request: AcceptanceRequest, state: str, *, customer: Customer
 def completion_accept(*, customer: CustomerActor | None, request: AcceptanceRequest, name: str = "",
                       title: str = "", now: dt.datetime | None = None) -> Project:
     """The customer accepts the work (typed name and title), or silence does (customer None, after the deadline).
-    The project is then completed: 100%, completed date, signed or passive."""
+    The project is then completed: 100%, completed date, signed or passive.
+
+    A customer's acceptance after the deadline is refused ("deadline-passed") rather than recorded: the work already
+    counts as accepted passively on the deadline, and a signature dated after it would misstate how and when it was
+    accepted. The refusal says so with the date; the customer's link page settles the request passively first (see
+    `acceptance_passive`), so the customer sees the same truth there."""
     if request.kind != AcceptanceRequest.Kind.COMPLETION:
         raise ApplicationError(code="wrong-kind", message="This is not a completion acceptance.")
     _answerable(request, customer)
+    if customer is not None:
+        _before_deadline(request, now)
     if customer is not None and not ((name or "").strip() and (title or "").strip()):
         raise ApplicationError(code="signature-incomplete", message="Type your full name and your title to accept.")
     # Only the timer accepts for a silent customer, and only once the deadline has passed.
-    if customer is None and (now or timezone.now()) < request.passive_at:
+    if customer is None and not acceptance_past_deadline(request, now):
         raise ApplicationError(code="not-yet-passive", message="The customer still has time to answer.")
     project = request.project
     passive = customer is None
@@ -371,17 +411,22 @@ def completion_accept(*, customer: CustomerActor | None, request: AcceptanceRequ
         _move(who, project, "complete",
               "Accepted passively: no answer within 5 business days" if passive
               else f"{name} ({title}) accepted the work as complete",
-              percent_complete=100, completed_date=timezone.localdate(),
+              percent_complete=100,
+              completed_date=passive_acceptance_date(request) if passive else timezone.localdate(),
               acceptance=Project.Acceptance.PASSIVE if passive else Project.Acceptance.SIGNED)
         notify(recipients=[*project.engineers.all(), project.engagement_manager], kind="completed",
                text=f"{project} is accepted as complete: start the financial wrap-up.", subject=project)
     return project
 
 
-def completion_reject(*, customer: CustomerActor, request: AcceptanceRequest, reason: str) -> Project:
+def completion_reject(*, customer: CustomerActor, request: AcceptanceRequest, reason: str,
+                      now: dt.datetime | None = None) -> Project:
+    """The customer says the work is not complete: delivery reopens. Not once the deadline has passed: silence has
+    accepted the work by then, whether or not the timer has run ("deadline-passed")."""
     if request.kind != AcceptanceRequest.Kind.COMPLETION:
         raise ApplicationError(code="wrong-kind", message="This is not a completion acceptance.")
     _answerable(request, customer)
+    _before_deadline(request, now)
     if not (reason or "").strip():
         raise ApplicationError(code="reason-required", message="Tell us what is not complete.", field="reason")
     project = request.project
@@ -418,6 +463,15 @@ def sign_off_send(*, user: Any, project: Project, contact: Contact) -> Acceptanc
     if project.state not in (Project.State.COMPLETED, Project.State.WRAPPED_UP):
         raise ApplicationError(code="project-not-completed", message="The sign-off document follows the customer's "
                                                                      "acceptance of the work.")
+    sign_offs = list(project.acceptance_requests.filter(kind=AcceptanceRequest.Kind.SIGN_OFF))
+    given = next((r for r in sign_offs if r.is_accepted), None)
+    if given is not None:
+        raise ApplicationError(code="already-signed-off",
+                               message=f"The customer has already signed off ({given.get_state_display().lower()} "
+                                       f"on {local_date(given.answered_at or given.passive_at):%Y-%m-%d}); there is "
+                                       "nothing more to send.")
+    for waiting in sign_offs:
+        _before_deadline(waiting, then="There is nothing more to send.")
     with transaction.atomic():
         request = _open_request(user=user, project=project, kind=AcceptanceRequest.Kind.SIGN_OFF, contact=contact)
         _record(user, project, "sign_off.sent", f"{user} sent the sign-off document to {contact}")
@@ -428,10 +482,14 @@ def sign_off_send(*, user: Any, project: Project, contact: Contact) -> Acceptanc
     return request
 
 
-def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: str, title: str) -> AcceptanceRequest:
+def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: str, title: str,
+                  now: dt.datetime | None = None) -> AcceptanceRequest:
+    """The customer signs the sign-off document (typed name and title), before its deadline; after it, the document
+    counts as accepted passively and a signature is refused ("deadline-passed"), as for completion."""
     if request.kind != AcceptanceRequest.Kind.SIGN_OFF:
         raise ApplicationError(code="wrong-kind", message="This is not a sign-off document.")
     _answerable(request, customer)
+    _before_deadline(request, now)
     if not ((name or "").strip() and (title or "").strip()):
         raise ApplicationError(code="signature-incomplete", message="Type your full name and your title to sign.")
     with transaction.atomic():
@@ -442,12 +500,15 @@ def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: 
     return request
 
 
-def sign_off_reply(*, customer: CustomerActor, request: AcceptanceRequest) -> AcceptanceRequest:
+def sign_off_reply(*, customer: CustomerActor, request: AcceptanceRequest,
+                   now: dt.datetime | None = None) -> AcceptanceRequest:
     """The customer answers the sign-off document with a plain "accepted" through their link, without signing:
-    recorded as an acceptance by reply, with the address and browser it came from."""
+    recorded as an acceptance by reply, with the address and browser it came from. Refused after the deadline
+    ("deadline-passed"): the document counts as accepted passively by then."""
     if request.kind != AcceptanceRequest.Kind.SIGN_OFF:
         raise ApplicationError(code="wrong-kind", message="This is not a sign-off document.")
     _answerable(request, customer)
+    _before_deadline(request, now)
     with transaction.atomic():
         _close_request(request, AcceptanceRequest.State.REPLIED, customer=customer, note="Accepted")
         _record(customer, request.project, "sign_off.replied", f"{customer.label} replied \"accepted\" to the "
@@ -463,13 +524,16 @@ def _tell_signed_off(project: Project, how: str) -> None:
            kind="signed-off", text=f"The customer {how} for {project}.", subject=project)
 
 
-def sign_off_record_reply(*, user: Any, request: AcceptanceRequest, reply: str) -> AcceptanceRequest:
-    """The customer simply replied "accepted"; the SAL or TAM records it."""
+def sign_off_record_reply(*, user: Any, request: AcceptanceRequest, reply: str,
+                          now: dt.datetime | None = None) -> AcceptanceRequest:
+    """The customer simply replied "accepted"; the SAL or TAM records it, before the deadline (after it, the
+    document counts as accepted passively and a late record is refused: "deadline-passed")."""
     require(user, "delivery.send_sign_off", request.project, message="Only the deal's sales rep or a TAM records "
                                                                      "the customer's reply.")
     if request.kind != AcceptanceRequest.Kind.SIGN_OFF:
         raise ApplicationError(code="wrong-kind", message="This is not a sign-off document.")
     _answerable(request, None)
+    _before_deadline(request, now)
     if "accept" not in (reply or "").lower():
         raise ApplicationError(code="not-an-acceptance", message="Only a reply that says the customer accepts counts.",
                                field="reply")
@@ -487,7 +551,7 @@ def acceptance_passive(*, request_id: int, now: dt.datetime | None = None) -> bo
     with transaction.atomic():
         request = (AcceptanceRequest.objects.select_for_update().select_related("project__ps_opportunity__parent")
                    .filter(pk=request_id).first())
-        if request is None or request.state != AcceptanceRequest.State.PENDING or now < request.passive_at:
+        if request is None or not acceptance_past_deadline(request, now):
             return False
         if request.kind == AcceptanceRequest.Kind.COMPLETION:
             completion_accept(customer=None, request=request, now=now)
@@ -581,8 +645,17 @@ def project_close(*, user: Any, project: Project) -> Project:
     require(user, "delivery.manage_project", project, message="Only a PS manager closes a project.")
     if project.state != Project.State.WRAPPED_UP:
         raise ApplicationError(code="project-not-wrapped-up", message="A project closes after its wrap-up.")
-    signed = any(r.is_accepted for r in project.acceptance_requests.filter(kind=AcceptanceRequest.Kind.SIGN_OFF))
-    if not signed:
-        raise ApplicationError(code="no-sign-off", message="The customer has not signed off yet.")
+    sign_offs = list(project.acceptance_requests.filter(kind=AcceptanceRequest.Kind.SIGN_OFF))
+    signed = any(r.is_accepted for r in sign_offs)
+    # A sign-off whose deadline has passed is accepted, whether or not the timer has run: settle it as the timer
+    # would (same service, idempotent) rather than keep the project from closing.
+    overdue = [r for r in sign_offs if acceptance_past_deadline(r)]
+    if not signed and not overdue:
+        waiting = next((r for r in sign_offs if r.state == AcceptanceRequest.State.PENDING), None)
+        raise ApplicationError(code="no-sign-off", message="The customer has not signed off yet." + (
+            f" Without an answer, the sign-off counts as accepted on {passive_acceptance_date(waiting):%Y-%m-%d}."
+            if waiting is not None else ""))
     with transaction.atomic():
+        for request in overdue:
+            acceptance_passive(request_id=request.pk)
         return _move(user, project, "close", f"{user} closed the project")

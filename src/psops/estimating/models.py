@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from psops.core.errors import ApplicationError
 from psops.core.money import MoneyField, currency_field
 
 
@@ -139,6 +140,10 @@ class Rom(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "ROM estimate"
+        constraints = [
+            # One PS opportunity per ROM, and one ROM behind each PS opportunity.
+            models.UniqueConstraint(fields=["ps_opportunity"], name="one_rom_per_ps_opportunity"),
+        ]
 
     def __str__(self) -> str:
         return f"ROM-{self.pk} ({self.template})"
@@ -192,6 +197,16 @@ class RomVersion(models.Model):
 
     def __str__(self) -> str:
         return f"ROM-{self.rom_id} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        """A version is never changed once written (a database trigger holds the same line below the ORM)."""
+        if self.pk is not None and not self._state.adding:
+            raise ApplicationError(code="rom-version-fixed",
+                                   message=f"{self} is fixed; a recalculation is a new version.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ApplicationError(code="rom-version-fixed", message=f"{self} is kept; ROM versions are never deleted.")
 
     @property
     def flag_codes(self) -> list[str]:

@@ -13,3 +13,6 @@ def scopes_deal(user, rom) -> bool:
 
 is_scoper = role(roles.SALES_REP, roles.SOLUTIONS_ARCHITECT, roles.TAM)
 rules.add_perm("estimating.revise_rom", is_scoper & scopes_deal)
+
+# Beyond the calculator's tables, the engagement manager (a PS manager) prices the ROM.
+rules.add_perm("estimating.estimate_manually", role(roles.PS_MANAGER))

@@ -106,6 +106,12 @@ def link_issue(*, subject: models.Model, purpose: str, contact: Any, email_to: s
     return url
 
 
+def link_revoke(*, subject: models.Model) -> int:
+    """Every unused link to `subject` stops working (the thing it offered was withdrawn). Returns how many."""
+    return CustomerLink.objects.filter(subject_type=ContentType.objects.get_for_model(subject), subject_id=subject.pk,
+                                       used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def link_resolve(token: str, purpose: str | None = None) -> CustomerLink:
     """The live link behind `token` (of `purpose` when given), or a refusal: link-unknown (altered, for another
     purpose, or never issued), link-used, link-revoked or link-expired. Reads only; changes nothing."""

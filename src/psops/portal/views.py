@@ -5,16 +5,22 @@ one service the customer chose as a `CustomerActor` (the contact, the address an
 the link in the same transaction, so a refused answer leaves the link usable and changes nothing. A link that
 cannot be used gets a page saying why and whom to ask: 404 when unknown or altered, 410 when expired, used or
 replaced.
+
+A completion or sign-off request still pending after its deadline is settled (accepted passively, exactly as the
+timer would, idempotently) before its page is shown or answered, so the customer sees what the deadline decided
+whether or not the worker has run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -73,10 +79,25 @@ def _sow_context(sow: Sow) -> dict:
 
 def _acceptance_context(request: AcceptanceRequest) -> dict:
     project = request.project
+    overdue = delivery.acceptance_past_deadline(request)
     return {"acceptance": request, "project": project, "sow": project.sow,
-            "open": request.state == AcceptanceRequest.State.PENDING,
+            "open": request.state == AcceptanceRequest.State.PENDING and not overdue,
+            # Still pending past the deadline only if settling it failed: the deadline has decided all the same.
+            "passive": request.state == AcceptanceRequest.State.PASSIVE or overdue,
+            "passive_date": delivery.passive_acceptance_date(request),
+            "business_days": settings.PSOPS["PASSIVE_ACCEPTANCE_BUSINESS_DAYS"],
             "deadline": local_date(request.passive_at) - dt.timedelta(days=1),  # last business day
             "sign_form": SignForm(), "reason_form": NotCompleteForm()}
+
+
+def _settle_if_overdue(subject: Any) -> Any:
+    """A completion or sign-off request left pending past its deadline is accepted passively now, by the timer's own
+    service (running it twice changes nothing); returns the record as it now stands."""
+    if not isinstance(subject, AcceptanceRequest) or not delivery.acceptance_past_deadline(subject):
+        return subject
+    with contextlib.suppress(ApplicationError):  # the page then still says the deadline passed, offers no answer
+        delivery.acceptance_passive(request_id=subject.pk)
+    return AcceptanceRequest.objects.get(pk=subject.pk)
 
 
 PAGES = {
@@ -178,6 +199,7 @@ def link_page(request: HttpRequest, token: str) -> HttpResponse:
     if subject is None:
         return _gone(request, LinkRefused(code="link-unknown", message="This link is not valid."))
     page = PAGES[Purpose(link.purpose)]
+    subject = _settle_if_overdue(subject)
     context = {"link": link, "contact": link.contact, "sender": _sender(link, subject), **page.context(subject)}
     if request.method == "GET":
         return _respond(request, page.template, context)
@@ -201,7 +223,8 @@ def link_page(request: HttpRequest, token: str) -> HttpResponse:
         return _gone(request, refusal)
     except ApplicationError as refusal:
         context["error"] = refusal.message
-        context.update(page.context(type(subject).objects.get(pk=subject.pk)))
+        # The deadline may have passed between showing the page and the answer: settle it now, as on opening.
+        context.update(page.context(_settle_if_overdue(type(subject).objects.get(pk=subject.pk))))
         if form is not None:
             context[action.form_key] = form
         return _respond(request, page.template, context, status=400)

@@ -6,25 +6,25 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from psops.accounts.roles import roles_of
 from psops.activity.services import notify
 from psops.approvals import policy as policy_rules
 from psops.approvals.models import ApprovalRequest
-from psops.approvals.services import approvers_for, policy_active, request_decide, request_open
+from psops.approvals.services import approvers_for, policy_active, request_decide, request_open, request_withdraw
 from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount, quantize
 from psops.core.permissions import require
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact, PSOpportunity
-from psops.crm.services import contact_check, ps_amount_follow, ps_stage, record, save_transition
+from psops.crm.services import contact_check, ps_alive_check, ps_amount_follow, ps_stage, record, save_transition
 from psops.estimating.models import PriceBookItem, Rom
-from psops.links.services import link_issue
+from psops.links.services import link_issue, link_revoke
 
 from .choices import QUOTE_TERMS, BillingTerms
-from .models import Quote, QuoteLine, Sow, SowMilestone, SowRevision, SowSignature
+from .models import CONTENT_SCHEME, LIVE_QUOTE_STATES, Quote, QuoteLine, Sow, SowMilestone, SowRevision, SowSignature
 
 HUNDRED = Decimal(100)
 
@@ -63,21 +63,48 @@ def _quote_lines_from_price_book(items: list[tuple[str, int]], currency: str) ->
     return lines
 
 
+def _approved_rom(ps_opportunity: PSOpportunity) -> Rom:
+    rom = ps_opportunity.roms.filter(status=Rom.Status.APPROVED).select_related("approved_version").first()
+    if rom is None:
+        raise ApplicationError(code="rom-not-approved", message="The ROM must be approved before a quote is built.")
+    return rom
+
+
+def _within_rom(version: Any, total: Decimal) -> None:
+    """What reaches the customer was approved at that value: a quote stays within the approved ROM's high value."""
+    if version.high is None or total > version.high:
+        raise ApplicationError(code="quote-above-rom",
+                               message=f"This quote totals {version.currency} {total:,}, above the approved ROM's "
+                                       f"high value {version.currency} {version.high or 0:,}. Revise the ROM and have "
+                                       "it approved at this value first.", field="lines")
+
+
+def _live_quote(ps_opportunity: PSOpportunity, *, besides: Quote | None = None) -> Quote | None:
+    live = ps_opportunity.quotes.filter(state__in=LIVE_QUOTE_STATES)
+    if besides is not None:
+        live = live.exclude(pk=besides.pk)
+    return live.first()
+
+
+def quote_create_check(*, user: Any, ps_opportunity: PSOpportunity) -> Rom:
+    """May `user` build a quote for this PS opportunity now? Returns the approved ROM it stands on."""
+    require(user, "crm.change_ps_opportunity", ps_opportunity,
+            message="Only the deal's sales rep (or their manager) builds its quote.")
+    ps_alive_check(ps_opportunity)
+    rom = _approved_rom(ps_opportunity)
+    accepted = ps_opportunity.quotes.filter(state=Quote.State.ACCEPTED).first()
+    if accepted is not None:
+        raise ApplicationError(code="quote-exists", message=f"The customer accepted {accepted}; the quote is final.")
+    return rom
+
+
 def quote_create(*, user: Any, ps_opportunity: PSOpportunity, valid_until: dt.date, discount_percent: Any = "0",
                  billing_terms: str = BillingTerms.FULL_ON_SIGNATURE, investment: bool = False,
                  items: list[tuple[str, int]] | None = None) -> Quote:
     """Step 8: the SAL builds the quote from the approved ROM (or from price-book SKUs), with the PS SOW template's
-    terms. A discount, non-standard billing terms or free services will need the approvals the policy names."""
-    require(user, "crm.change_ps_opportunity", ps_opportunity,
-            message="Only the deal's sales rep (or their manager) builds its quote.")
-    rom = ps_opportunity.roms.filter(status=Rom.Status.APPROVED).select_related("approved_version").first()
-    if rom is None:
-        raise ApplicationError(code="rom-not-approved", message="The ROM must be approved before a quote is built.")
-    if not ps_opportunity.is_open:
-        raise ApplicationError(code="ps-closed", message="The PS opportunity is closed.")
-    if ps_opportunity.quotes.filter(state__in=[Quote.State.SENT, Quote.State.ACCEPTED]).exists():
-        raise ApplicationError(code="quote-exists", message="A quote for this PS opportunity is already with the "
-                                                            "customer or accepted.")
+    terms. A discount, non-standard billing terms or free services will need the approvals the policy names; a total
+    above the approved ROM's high value is refused (the ROM is revised and approved at that value first)."""
+    rom = quote_create_check(user=user, ps_opportunity=ps_opportunity)
     if billing_terms not in BillingTerms.values:
         raise ApplicationError(code="invalid-billing-terms", message=f"Unknown billing terms '{billing_terms}'.",
                                field="billing_terms")
@@ -93,6 +120,7 @@ def quote_create(*, user: Any, ps_opportunity: PSOpportunity, valid_until: dt.da
         raise ApplicationError(code="quote-empty", message="A quote needs at least one line.", field="lines")
     subtotal = quantize(sum((line.amount for line in lines), Decimal(0)), currency)
     discount_amount = quantize(subtotal * discount / HUNDRED, currency)
+    _within_rom(rom.approved_version, subtotal - discount_amount)
     with transaction.atomic():
         quote = Quote.objects.create(
             ps_opportunity=ps_opportunity, rom_version=rom.approved_version, currency=currency,
@@ -109,24 +137,52 @@ def quote_create(*, user: Any, ps_opportunity: PSOpportunity, valid_until: dt.da
     return quote
 
 
-def quote_facts(quote: Quote) -> dict:
-    return {"discount": str(quote.discount_percent), "billing_terms": quote.billing_terms,
-            "investment": quote.investment, "high": str(quote.total)}
+def _quote_stands(quote: Quote) -> None:
+    """A quote moves on only while its engagement is alive and its ROM is still approved at the version it was
+    built on."""
+    ps = quote.ps_opportunity
+    ps_alive_check(ps)
+    rom = ps.roms.select_related("approved_version").first()
+    if rom is None or rom.status != Rom.Status.APPROVED or rom.approved_version_id != quote.rom_version_id:
+        raise ApplicationError(code="rom-changed", message=f"The ROM {quote} was built on has changed since; build a "
+                                                           "new quote from the approved ROM.")
+    _within_rom(quote.rom_version, quote.total)
+
+
+def _save_live(quote: Quote) -> None:
+    """Save a quote entering a live state; the database's one-live-quote index settles two tabs racing."""
+    try:
+        with transaction.atomic():
+            save_transition(quote)
+    except IntegrityError as exc:
+        raise ApplicationError(code="quote-live-exists", message="Another quote of this PS opportunity is already "
+                                                                 "live; withdraw it first.") from exc
+
+
+def quote_submit_check(*, user: Any, quote: Quote) -> None:
+    require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) submits it.")
+    if quote.state != Quote.State.DRAFT:
+        raise ApplicationError(code="quote-not-draft", message=f"{quote} is {quote.get_state_display().lower()}.")
+    _quote_stands(quote)
+    live = _live_quote(quote.ps_opportunity, besides=quote)
+    if live is not None:
+        raise ApplicationError(code="quote-live-exists",
+                               message=f"{live} is {live.get_state_display().lower()}; one quote at a time goes "
+                                       f"to the customer. Withdraw {live} first.")
 
 
 def quote_submit(*, user: Any, quote: Quote) -> ApprovalRequest | None:
     """Ask for the approvals the policy names for this quote; with none needed, it is approved at once."""
-    require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) submits it.")
-    if quote.state != Quote.State.DRAFT:
-        raise ApplicationError(code="quote-not-draft", message=f"{quote} is {quote.get_state_display().lower()}.")
+    quote_submit_check(user=user, quote=quote)
     with transaction.atomic():
         parent = quote.ps_opportunity.parent
         quote.submit()
-        request = request_open(user=user, kind="quote", subject=quote, opportunity=parent, facts=quote_facts(quote),
+        quote.policy = policy_active()
+        request = request_open(user=user, kind="quote", subject=quote, opportunity=parent, facts=quote.facts(),
                                title=f"{quote} for {quote.ps_opportunity}", author=quote.created_by)
         if request is None:
             quote.approve()
-        save_transition(quote)
+        _save_live(quote)
         record(actor=user, opportunity=parent, subject=quote, verb="quote.submitted",
                message=f"{user} submitted {quote}" + (" for approval" if request else "; no approval needed"))
     return request
@@ -141,8 +197,9 @@ def quote_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment: 
     with transaction.atomic():
         decided = request_decide(user=user, request=request, outcome=outcome, comment=comment,
                                  opportunity=quote.ps_opportunity.parent)
-        quote = Quote.objects.get(pk=quote.pk)
+        quote = Quote.objects.select_related("ps_opportunity__parent", "rom_version").get(pk=quote.pk)
         if decided.state == ApprovalRequest.State.APPROVED:
+            _quote_stands(quote)
             quote.approve()
         elif decided.state == ApprovalRequest.State.NEEDS_DISCOVERY:
             quote.send_back()
@@ -153,22 +210,29 @@ def quote_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment: 
     return decided
 
 
-def quote_send(*, user: Any, quote: Quote, contact: Contact) -> Quote:
-    """The SAL sends the approved quote to a customer contact, who answers through a private link."""
+def quote_send_check(*, user: Any, quote: Quote) -> None:
     require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) sends it.")
-    ps = quote.ps_opportunity
-    contact_check(contact=contact, opportunity=ps.parent)
     if quote.state != Quote.State.APPROVED:
         raise ApplicationError(code="quote-not-approved", message=f"{quote} is {quote.get_state_display().lower()};"
                                                                   " only an approved quote is sent.")
     if quote.valid_until < timezone.localdate():
         raise ApplicationError(code="quote-expired", message=f"{quote} expired on {quote.valid_until}.")
+    _quote_stands(quote)
+
+
+def quote_send(*, user: Any, quote: Quote, contact: Contact) -> Quote:
+    """The SAL sends the approved quote to a customer contact, who answers through a private link. The PS amount
+    now follows the quote with the customer."""
+    quote_send_check(user=user, quote=quote)
+    ps = quote.ps_opportunity
+    contact_check(contact=contact, opportunity=ps.parent)
     with transaction.atomic():
         quote.send()
         quote.sent_to = contact
         quote.sent_at = timezone.now()
         save_transition(quote)
         ps_stage(actor=user, ps_opportunity=ps, transition="mark_quoted", why=f"{quote} sent")
+        ps_amount_follow(actor=user, ps_opportunity=ps, amount=quote.total, why=f"{quote} sent to the customer")
         record(actor=user, opportunity=ps.parent, subject=quote, verb="quote.sent",
                message=f"{user} sent {quote} to {contact}")
         _quote_link(user, quote, contact)
@@ -215,6 +279,7 @@ def _customer_answer_check(customer: CustomerActor, quote: Quote) -> None:
                                                               "it can no longer be answered.")
     if quote.valid_until < timezone.localdate():
         raise ApplicationError(code="quote-expired", message=f"{quote} expired on {quote.valid_until}.")
+    _quote_stands(quote)
 
 
 def quote_accept(*, customer: CustomerActor, quote: Quote) -> Quote:
@@ -251,6 +316,33 @@ def quote_decline(*, customer: CustomerActor, quote: Quote, reason: str = "") ->
     return quote
 
 
+def quote_withdraw_check(*, user: Any, quote: Quote) -> None:
+    require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) withdraws it.")
+    if quote.state not in (Quote.State.DRAFT, Quote.State.PENDING_APPROVAL, Quote.State.APPROVED, Quote.State.SENT):
+        raise ApplicationError(code="quote-not-open", message=f"{quote} is {quote.get_state_display().lower()}; "
+                                                              "only a quote not yet answered is withdrawn.")
+
+
+def quote_withdraw(*, user: Any, quote: Quote, reason: str) -> Quote:
+    """The rep takes back a quote the customer has not answered (to change it, or to quote again from a revised
+    ROM). A pending approval is withdrawn with it, and the customer's link stops working."""
+    quote_withdraw_check(user=user, quote=quote)
+    if not (reason or "").strip():
+        raise ApplicationError(code="reason-required", message="Say why the quote is withdrawn.", field="reason")
+    ps = quote.ps_opportunity
+    with transaction.atomic():
+        was = quote.state
+        quote.withdraw()
+        save_transition(quote)
+        request_withdraw(subject=quote)
+        link_revoke(subject=quote)
+        if was == Quote.State.SENT and ps.stage == "quoted":
+            ps_stage(actor=user, ps_opportunity=ps, transition="mark_quote_declined", why=f"{quote} withdrawn")
+        record(actor=user, opportunity=ps.parent, subject=quote, verb="quote.withdrawn",
+               message=f"{user} withdrew {quote}: {reason.strip()}", data={"was": was})
+    return quote
+
+
 def quote_expire(*, quote_id: int) -> bool:
     """Timer: a sent quote not answered by the end of its validity date expires. Idempotent."""
     with transaction.atomic():
@@ -279,14 +371,19 @@ SOW_ACCEPTANCE = (
 )
 
 
-def sow_create(*, user: Any, quote: Quote) -> Sow:
-    """Step 9: once the customer accepts the quote, a PSE writes the SOW from the PS SOW template."""
+def sow_create_check(*, user: Any, quote: Quote) -> None:
     require(user, "sales.write_sow", quote, message="Only a professional services engineer writes a SOW.")
     if quote.state != Quote.State.ACCEPTED:
         raise ApplicationError(code="quote-not-accepted", message=f"{quote} is {quote.get_state_display().lower()};"
                                                                   " a SOW follows an accepted quote.")
     if Sow.objects.filter(quote=quote).exists():
         raise ApplicationError(code="sow-exists", message=f"{quote} already has a SOW.")
+    ps_alive_check(quote.ps_opportunity)
+
+
+def sow_create(*, user: Any, quote: Quote) -> Sow:
+    """Step 9: once the customer accepts the quote, a PSE writes the SOW from the PS SOW template."""
+    sow_create_check(user=user, quote=quote)
     lines = list(quote.lines.all())
     ps = quote.ps_opportunity
     with transaction.atomic():
@@ -307,12 +404,38 @@ SOW_EDITABLE = {"title", "scope", "deliverables", "assumptions", "out_of_scope",
                 "net_days", "hourly_rate"}
 
 
-def sow_update(*, user: Any, sow: Sow, milestones: list[tuple[str, Any]] | None = None, **fields: Any) -> Sow:
-    """The PSE edits a draft. The price is the accepted quote's; changing it takes a new quote or a change order."""
+def sow_edit_check(*, user: Any, sow: Sow) -> None:
     require(user, "sales.edit_sow", sow, message="Only the SOW's author edits it.")
     if sow.state != Sow.State.DRAFT:
         raise ApplicationError(code="sow-not-draft", message=f"{sow} is {sow.get_state_display().lower()}; only a "
                                                              "draft is edited.")
+    ps_alive_check(sow.ps_opportunity)
+
+
+def _milestones(sow: Sow, milestones: list[tuple]) -> list[SowMilestone]:
+    """Each milestone is (name, amount) or (name, amount, due date); together they add up to the SOW's price."""
+    rows = []
+    for i, milestone in enumerate(milestones):
+        name, amount, due = (*milestone, None)[:3] if len(milestone) == 2 else milestone
+        if not (name or "").strip():
+            raise ApplicationError(code="invalid-milestone", message=f"Milestone {i + 1} needs a name.",
+                                   field="milestones")
+        value = parse_amount(amount, sow.currency, field="milestone amount")
+        if value <= 0:
+            raise ApplicationError(code="invalid-milestone", message=f"Milestone '{name}' needs an amount above "
+                                                                     "zero.", field="milestones")
+        rows.append(SowMilestone(sow=sow, name=name.strip()[:200], amount=value, due_date=due, position=i))
+    total = sum((m.amount for m in rows), Decimal(0))
+    if rows and total != sow.price:
+        raise ApplicationError(code="milestones-mismatch",
+                               message=f"Milestones must add up to the SOW price {sow.currency} {sow.price:,} "
+                                       f"(they add up to {total:,}).", field="milestones")
+    return rows
+
+
+def sow_update(*, user: Any, sow: Sow, milestones: list[tuple] | None = None, **fields: Any) -> Sow:
+    """The PSE edits a draft. The price is the accepted quote's; changing it takes a new quote or a change order."""
+    sow_edit_check(user=user, sow=sow)
     unknown = set(fields) - SOW_EDITABLE
     if unknown:
         raise ApplicationError(code="invalid-field", message=f"Not editable on a SOW: {', '.join(sorted(unknown))}.")
@@ -330,12 +453,9 @@ def sow_update(*, user: Any, sow: Sow, milestones: list[tuple[str, Any]] | None 
             setattr(sow, name, value)
         sow.save(update_fields=list(fields) or None)
         if milestones is not None:
+            rows = _milestones(sow, milestones)
             sow.milestones.all().delete()
-            SowMilestone.objects.bulk_create(
-                SowMilestone(sow=sow, name=name, amount=parse_amount(amount, sow.currency, field="milestone amount"),
-                             position=i)
-                for i, (name, amount) in enumerate(milestones)
-            )
+            SowMilestone.objects.bulk_create(rows)
         record(actor=user, opportunity=sow.ps_opportunity.parent, subject=sow, verb="sow.updated",
                message=f"{user} edited {sow}", data={"fields": sorted(fields)})
     return sow
@@ -353,11 +473,13 @@ def _check_sow_terms(sow: Sow) -> None:
                                field="hourly_rate")
 
 
-def sow_submit_review(*, user: Any, sow: Sow) -> Sow:
-    require(user, "sales.edit_sow", sow, message="Only the SOW's author sends it to review.")
-    if sow.state != Sow.State.DRAFT:
-        raise ApplicationError(code="sow-not-draft", message=f"{sow} is {sow.get_state_display().lower()}.")
+def sow_submit_review_check(*, user: Any, sow: Sow) -> None:
+    sow_edit_check(user=user, sow=sow)
     _check_sow_terms(sow)
+
+
+def sow_submit_review(*, user: Any, sow: Sow) -> Sow:
+    sow_submit_review_check(user=user, sow=sow)
     with transaction.atomic():
         sow.submit_review()
         save_transition(sow)
@@ -370,26 +492,34 @@ def sow_submit_review(*, user: Any, sow: Sow) -> Sow:
     return sow
 
 
-def sow_review(*, user: Any, sow: Sow, approve: bool, comment: str = "") -> Sow:
-    """Internal review by the PS manager (or Dir. CS / Director of PS), never by the author. Billing terms other
-    than the standard also need a role the policy's billing-terms rule names."""
+def sow_review_check(*, user: Any, sow: Sow, approve: bool = True) -> None:
+    """The reviewer may act: a reviewer's role, not the author, the SOW in review, and (to approve) a role that
+    every rule of the active policy for this SOW names."""
     require(user, "sales.review_sow", sow, message="Only the PS manager, Dir. CS or Director of PS reviews a SOW.")
     if sow.author_id == user.pk:
         raise ApplicationError(code="segregation-of-duties", message="Nobody reviews their own SOW.")
     if sow.state != Sow.State.IN_REVIEW:
         raise ApplicationError(code="sow-not-in-review", message=f"{sow} is {sow.get_state_display().lower()}.")
-    if not approve and not comment.strip():
-        raise ApplicationError(code="comment-required", message="Say what to change.", field="comment")
     if approve:
         needed = policy_rules.requirements_for(policy_active().rules, "sow", {"billing_terms": sow.billing_terms})
         mine = roles_of(user)
         for req in needed:
             if not user.is_superuser and not mine & set(req.approvers):
-                raise ApplicationError(code="forbidden", message=f"{req.label}: {user} cannot approve this SOW.")
+                raise ApplicationError(code="needs-approver",
+                                       message=f"{req.label}: {sow.get_billing_terms_display().lower()}.")
+
+
+def sow_review(*, user: Any, sow: Sow, approve: bool, comment: str = "") -> Sow:
+    """Internal review by the PS manager (or Dir. CS / Director of PS), never by the author. Billing terms other
+    than the standard also need a role the policy's billing-terms rule names."""
+    sow_review_check(user=user, sow=sow, approve=approve)
+    if not approve and not comment.strip():
+        raise ApplicationError(code="comment-required", message="Say what to change.", field="comment")
     with transaction.atomic():
         if approve:
             sow.approve()
             sow.reviewed_by = user
+            sow.review_policy = policy_active()
         else:
             sow.return_to_draft()
         save_transition(sow)
@@ -401,13 +531,18 @@ def sow_review(*, user: Any, sow: Sow, approve: bool, comment: str = "") -> Sow:
     return sow
 
 
-def sow_send(*, user: Any, sow: Sow, contact: Contact) -> Sow:
+def sow_send_check(*, user: Any, sow: Sow) -> None:
     require(user, "sales.send_sow", sow, message="Only the SOW's author or the deal's sales rep sends it.")
-    ps = sow.ps_opportunity
-    contact_check(contact=contact, opportunity=ps.parent)
     if sow.state != Sow.State.APPROVED:
         raise ApplicationError(code="sow-not-approved", message=f"{sow} is {sow.get_state_display().lower()}; only "
                                                                 "an approved SOW goes to the customer.")
+    ps_alive_check(sow.ps_opportunity)
+
+
+def sow_send(*, user: Any, sow: Sow, contact: Contact) -> Sow:
+    sow_send_check(user=user, sow=sow)
+    ps = sow.ps_opportunity
+    contact_check(contact=contact, opportunity=ps.parent)
     with transaction.atomic():
         sow.send()
         sow.sent_to = contact
@@ -452,6 +587,7 @@ def sow_sign(*, customer: CustomerActor, sow: Sow, name: str, title: str, conten
                                                             "it cannot be signed now.")
     if not (name or "").strip() or not (title or "").strip():
         raise ApplicationError(code="signature-incomplete", message="Type your full name and your title to sign.")
+    ps_alive_check(ps)
     current_hash = sow.content_hash()
     if content_hash is not None and content_hash != current_hash:
         raise ApplicationError(code="sow-changed", message="The SOW changed since it was shown to you; reload it.")
@@ -461,7 +597,7 @@ def sow_sign(*, customer: CustomerActor, sow: Sow, name: str, title: str, conten
         SowSignature.objects.create(sow=sow, contact=customer.contact, signed_name=name.strip(),
                                     signed_title=title.strip(), ip_address=customer.ip_address,
                                     user_agent=customer.user_agent[:400], content_hash=current_hash,
-                                    version=sow.version)
+                                    hash_scheme=CONTENT_SCHEME, version=sow.version)
         ps_stage(actor=customer, ps_opportunity=ps, transition="mark_sow_signed", why=f"{sow} signed")
         record(actor=customer, opportunity=ps.parent, subject=sow, verb="sow.signed",
                message=f"{name.strip()} ({title.strip()}) signed {sow}",

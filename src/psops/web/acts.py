@@ -1,8 +1,11 @@
-"""Every act a page offers, declared once: who may (a rules permission on the record), when (a state check that
-mirrors the record's state machine), what it asks (a form) and which service it calls.
+"""Every act a page offers, declared once: when it is in view (the record's state), who may and whether it is
+allowed now (the domain's own check for that act, `check`: the very function the service calls before acting),
+what it asks (a form) and which service it calls.
 
-The page shows a button exactly when the user holds the permission and the record is in a state for it; the
-service still checks everything itself, so a stale page can only ever get a clear refusal.
+The page offers an act when its check passes. When the act is in view and the user holds a role for it but the
+check refuses (the SOW needs the Director of PS, nobody reviews their own work), the page shows the act disabled
+with the refusal's own message, so an offered button never ends in a bare 403 and a refused one says why. Acts
+without a domain check yet fall back to a rules permission (`perm`) and `allowed`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+
+from psops.core.errors import ApplicationError
 
 
 @dataclass(frozen=True)
@@ -29,13 +34,34 @@ class Act:
     form_kwargs: Callable[[Any, Any], dict] = field(default=lambda user, record: {})
     # Acts that create a record (a quote, a SOW, a PS opportunity) take the user to it; others stay on the page.
     opens_result: bool = False
+    # The domain's check for this act: (user, record) -> None, or raises the coded refusal. One rule in one place.
+    check: Callable[[Any, Any], Any] | None = None
+
+    def refusal(self, user: Any, record: Any) -> ApplicationError | None:
+        """Why `user` may not do this act on `record` now (None: they may)."""
+        if not self.when(record):
+            return ApplicationError(code="not-now", message="That action is not available on this record now.")
+        if self.perm is not None and not user.has_perm(self.perm, record):
+            return ApplicationError(code="forbidden", message="That action is not available to you on this record.")
+        if self.allowed is not None and not self.allowed(user, record):
+            return ApplicationError(code="forbidden", message="That action is not available to you on this record.")
+        if self.check is not None:
+            try:
+                self.check(user, record)
+            except ApplicationError as refused:
+                return refused
+        return None
 
     def offered_to(self, user: Any, record: Any) -> bool:
-        if not self.when(record):
-            return False
-        if self.perm is not None and not user.has_perm(self.perm, record):
-            return False
-        return self.allowed is None or self.allowed(user, record)
+        return self.refusal(user, record) is None
+
+    def why_not(self, user: Any, record: Any) -> str:
+        """For the page: the reason to show beside a disabled act, or "" when the act is not for this user at all
+        (not in view now, or a role they do not hold)."""
+        refused = self.refusal(user, record)
+        if refused is None or refused.code in ("not-now", "forbidden"):
+            return ""
+        return refused.message
 
     def make_form(self, user: Any, record: Any, data: Any = None) -> forms.BaseForm | None:
         if self.form is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -118,23 +119,25 @@ register_kind(Kind("psopportunity", "ps-opportunities",
                    lambda p: p.parent, "web/facts/psopportunity.html"))
 register(
     "psopportunity",
-    Act("quote", "Build the quote", perm="crm.change_ps_opportunity", form=QuoteForm,
-        when=lambda p: p.stage == PSStage.APPROVED,
+    Act("quote", "Build the quote", form=QuoteForm,
+        when=lambda p: p.stage in (PSStage.APPROVED, PSStage.QUOTED),
+        check=lambda user, p: sales.quote_create_check(user=user, ps_opportunity=p),
         run=lambda user, p, d: sales.quote_create(user=user, ps_opportunity=p, valid_until=d["valid_until"],
                                                   discount_percent=d["discount_percent"],
                                                   billing_terms=d["billing_terms"], investment=d["investment"]),
         success="Quote built from the approved ROM.", opens_result=True),
-    Act("close-won", "Mark Closed Won", perm="crm.change_ps_opportunity",
-        when=lambda p: p.stage == PSStage.SOW_SIGNED,
+    Act("close-won", "Mark Closed Won", when=lambda p: p.stage == PSStage.SOW_SIGNED,
+        check=lambda user, p: workflow.ps_opportunity_close_won_check(user=user, ps_opportunity=p),
         run=lambda user, p, d: workflow.ps_opportunity_close_won(user=user, ps_opportunity=p),
         success="Closed Won: the SOW project is created and the first invoice drafted.", opens_result=True),
-    Act("amount", "Set PS amount", perm="crm.change_ps_opportunity", form=AmountForm, style="secondary",
-        when=lambda p: p.is_open,
+    Act("amount", "Set PS amount", form=AmountForm, style="secondary",
+        when=lambda p: p.stage in crm.AMOUNT_EDITABLE_STAGES,
+        check=lambda user, p: crm.ps_opportunity_set_amount_check(user=user, ps_opportunity=p),
         run=lambda user, p, d: crm.ps_opportunity_set_amount(user=user, ps_opportunity=p, ps_amount=d["ps_amount"],
                                                              reason=d["reason"]),
         success="PS amount updated."),
-    Act("lost", "Close as lost", perm="crm.change_ps_opportunity", form=LostForm, style="danger",
-        when=lambda p: p.is_open,
+    Act("lost", "Close as lost", form=LostForm, style="danger", when=lambda p: p.is_open,
+        check=lambda user, p: crm.ps_opportunity_close_lost_check(user=user, ps_opportunity=p),
         run=lambda user, p, d: crm.ps_opportunity_close_lost(user=user, ps_opportunity=p, reason=d["reason"],
                                                              note=d["note"]),
         success="PS opportunity closed as lost."),
@@ -148,6 +151,12 @@ class OpenPsForm(forms.Form):
     name = forms.CharField(label="Name", required=False, max_length=200)
 
 
+class EstimateForm(forms.Form):
+    low = forms.DecimalField(label="Low (USD)", min_value=0, max_digits=14, decimal_places=2)
+    high = forms.DecimalField(label="High (USD)", min_value=0, max_digits=14, decimal_places=2)
+    note = forms.CharField(label="How it was estimated", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 register_kind(Kind("rom", "roms",
                    lambda pk: Rom.objects.select_related("opportunity__account", "opportunity__owner", "current",
                                                          "approved_version", "ps_opportunity").get(pk=pk),
@@ -155,12 +164,18 @@ register_kind(Kind("rom", "roms",
 register(
     "rom",
     Act("submit", "Send for approval", when=lambda r: r.status == Rom.Status.DRAFT,
-        allowed=lambda user, r: user.has_perm("crm.submit_rom", r.opportunity),
+        check=lambda user, r: approvals.rom_submit_check(user=user, rom=r),
         run=lambda user, r, d: approvals.rom_submit(user=user, rom=r), success="Sent for approval."),
     Act("open-ps", "Create the PS opportunity", form=OpenPsForm, when=lambda r: r.ps_opportunity_id is None,
-        allowed=lambda user, r: user.has_perm("crm.create_ps_opportunity", r.opportunity),
+        check=lambda user, r: estimating.rom_open_ps_opportunity_check(user=user, rom=r),
         run=lambda user, r, d: estimating.rom_open_ps_opportunity(user=user, rom=r, name=d["name"]),
         success="PS opportunity created with the ROM's value as its PS amount.", opens_result=True),
+    Act("estimate", "Enter the engagement manager's estimate", form=EstimateForm,
+        when=lambda r: r.current is not None and r.current.high is None and r.status != Rom.Status.SUBMITTED,
+        check=lambda user, r: estimating.rom_estimate_manual_check(user=user, rom=r),
+        run=lambda user, r, d: estimating.rom_estimate_manual(user=user, rom=r, low=d["low"], high=d["high"],
+                                                              note=d["note"]),
+        success="Estimate saved as a new ROM version; the rep sends it for approval."),
 )
 
 
@@ -188,19 +203,23 @@ def _decide(outcome):
     return run
 
 
+def _decide_check(user, request):
+    return approvals.request_decide_check(user=user, request=request)
+
+
 register_kind(Kind("approvalrequest", "approvals",
                    lambda pk: ApprovalRequest.objects.select_related("policy", "submitted_by", "author")
                    .prefetch_related("requirements", "decisions__approver").get(pk=pk),
                    _request_deal, "web/facts/approvalrequest.html", lambda r: r.title))
 register(
     "approvalrequest",
-    Act("approve", "Approve", form=CommentForm, allowed=approvals.may_decide, run=_decide("approve"),
-        success="Approved."),
-    Act("discovery", "Needs discovery", form=DiscoveryForm, style="secondary", allowed=approvals.may_decide,
-        when=lambda r: r.kind == "rom", run=_decide("needs-discovery"),
+    Act("approve", "Approve", form=CommentForm, check=_decide_check, run=_decide("approve"),
+        when=lambda r: r.state == ApprovalRequest.State.PENDING, success="Approved."),
+    Act("discovery", "Needs discovery", form=DiscoveryForm, style="secondary", check=_decide_check,
+        when=lambda r: r.kind == "rom" and r.state == ApprovalRequest.State.PENDING, run=_decide("needs-discovery"),
         success="Sent back with your questions; they are in the engagement's thread."),
-    Act("reject", "Reject", form=RequiredCommentForm, style="danger", allowed=approvals.may_decide,
-        run=_decide("reject"), success="Rejected."),
+    Act("reject", "Reject", form=RequiredCommentForm, style="danger", check=_decide_check,
+        when=lambda r: r.state == ApprovalRequest.State.PENDING, run=_decide("reject"), success="Rejected."),
 )
 
 
@@ -217,19 +236,28 @@ register_kind(Kind("quote", "quotes",
                    lambda q: q.ps_opportunity.parent, "web/facts/quote.html"))
 register(
     "quote",
-    Act("submit", "Submit", perm="sales.manage_quote", when=lambda q: q.state == Quote.State.DRAFT,
+    Act("submit", "Submit", when=lambda q: q.state == Quote.State.DRAFT,
+        check=lambda user, q: sales.quote_submit_check(user=user, quote=q),
         run=lambda user, q, d: sales.quote_submit(user=user, quote=q),
         success="Submitted: approved at once when the policy asks for nothing, otherwise sent to its approvers."),
-    Act("send", "Send to the customer", perm="sales.manage_quote", form=ContactForm, form_kwargs=_account_of_quote,
+    Act("send", "Send to the customer", form=ContactForm, form_kwargs=_account_of_quote,
         when=lambda q: q.state == Quote.State.APPROVED,
+        check=lambda user, q: sales.quote_send_check(user=user, quote=q),
         run=lambda user, q, d: sales.quote_send(user=user, quote=q, contact=d["contact"]),
         success="Quote sent; the customer answers through their private link."),
+    Act("withdraw", "Withdraw", form=ReasonForm, style="danger",
+        when=lambda q: q.state in (Quote.State.DRAFT, Quote.State.PENDING_APPROVAL, Quote.State.APPROVED,
+                                   Quote.State.SENT),
+        check=lambda user, q: sales.quote_withdraw_check(user=user, quote=q),
+        run=lambda user, q, d: sales.quote_withdraw(user=user, quote=q, reason=d["reason"]),
+        success="Quote withdrawn; any link the customer had no longer works."),
     Act("resend", "Send the link again", perm="sales.manage_quote", style="secondary",
         when=lambda q: q.state == Quote.State.SENT,
         run=lambda user, q, d: sales.quote_resend(user=user, quote=q),
         success="A fresh link is on its way; the earlier one no longer works."),
-    Act("sow", "Write the SOW", perm="sales.write_sow",
+    Act("sow", "Write the SOW",
         when=lambda q: q.state == Quote.State.ACCEPTED and not Sow.objects.filter(quote=q).exists(),
+        check=lambda user, q: sales.sow_create_check(user=user, quote=q),
         run=lambda user, q, d: sales.sow_create(user=user, quote=q), success="SOW drafted from the PS SOW template.",
         opens_result=True),
 )
@@ -250,6 +278,61 @@ class SowForm(forms.ModelForm):
         super().__init__(*args, instance=instance, **kwargs)
 
 
+class MilestonesForm(forms.Form):
+    """Milestones as lines of text, "name | amount or percent | due date", which must add up to the SOW price."""
+
+    milestones = forms.CharField(
+        label="Milestones", widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line: name | amount or percent of the price | due date (YYYY-MM-DD, optional). "
+                  "Example: Design signed off | 40% | 2027-02-15. Together they must add up to the price.")
+
+    def __init__(self, *args, sow=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sow = sow
+        if sow is not None and not self.is_bound:
+            self.fields["milestones"].initial = "\n".join(
+                f"{m.name} | {m.amount} | {m.due_date or ''}".rstrip(" |") for m in sow.milestones.all())
+
+    def clean_milestones(self):
+        rows = []
+        for number, line in enumerate(self.cleaned_data["milestones"].splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) not in (2, 3) or not parts[0]:
+                raise forms.ValidationError(f"Line {number}: write name | amount or percent | due date.")
+            amount = parts[1].replace(",", "")
+            try:
+                if amount.endswith("%"):
+                    percent = Decimal(amount[:-1])
+                    if not 0 < percent <= 100:
+                        raise InvalidOperation
+                    value = (self.sow.price * percent / 100).quantize(Decimal("0.01"))
+                else:
+                    value = Decimal(amount)
+                if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -2:
+                    raise InvalidOperation
+            except (InvalidOperation, ValueError) as exc:
+                raise forms.ValidationError(f"Line {number}: '{parts[1]}' is not an amount above zero or a percent "
+                                            "from 0 to 100.") from exc
+            due = None
+            if len(parts) == 3 and parts[2]:
+                try:
+                    due = dt.date.fromisoformat(parts[2])
+                except ValueError as exc:
+                    raise forms.ValidationError(f"Line {number}: '{parts[2]}' is not a date (YYYY-MM-DD).") from exc
+            rows.append((parts[0][:200], value, due))
+        if not rows:
+            raise forms.ValidationError("Enter at least one milestone.")
+        # Percentages round to cents: the last milestone takes the remainder so that they add up exactly.
+        total = sum(value for _, value, _ in rows)
+        if all("%" in line for line in self.cleaned_data["milestones"].splitlines() if line.strip()) \
+                and abs(total - self.sow.price) < Decimal("0.05") * len(rows):
+            name, value, due = rows[-1]
+            rows[-1] = (name, value + self.sow.price - total, due)
+        return rows
+
+
 def _sow_update(user, sow, data):
     return sales.sow_update(user=user, sow=sow, **{k: v for k, v in data.items() if k in sales.SOW_EDITABLE})
 
@@ -260,21 +343,30 @@ register_kind(Kind("sow", "sows",
                    lambda s: s.ps_opportunity.parent, "web/facts/sow.html"))
 register(
     "sow",
-    Act("edit", "Edit", perm="sales.edit_sow", form=SowForm, style="secondary",
+    Act("edit", "Edit", form=SowForm, style="secondary",
         form_kwargs=lambda user, s: {"instance": Sow.objects.get(pk=s.pk)},
-        when=lambda s: s.state == Sow.State.DRAFT, run=_sow_update, success="SOW saved."),
-    Act("review", "Send to review", perm="sales.edit_sow", when=lambda s: s.state == Sow.State.DRAFT,
+        when=lambda s: s.state == Sow.State.DRAFT, check=lambda user, s: sales.sow_edit_check(user=user, sow=s),
+        run=_sow_update, success="SOW saved."),
+    Act("milestones", "Milestones", form=MilestonesForm, style="secondary",
+        form_kwargs=lambda user, s: {"sow": s},
+        when=lambda s: s.state == Sow.State.DRAFT, check=lambda user, s: sales.sow_edit_check(user=user, sow=s),
+        run=lambda user, s, d: sales.sow_update(user=user, sow=s, milestones=d["milestones"]),
+        success="Milestones saved."),
+    Act("review", "Send to review", when=lambda s: s.state == Sow.State.DRAFT,
+        check=lambda user, s: sales.sow_submit_review_check(user=user, sow=s),
         run=lambda user, s, d: sales.sow_submit_review(user=user, sow=s), success="Sent to internal review."),
-    Act("approve", "Approve", perm="sales.review_sow", allowed=lambda user, s: s.author_id != user.pk,
-        when=lambda s: s.state == Sow.State.IN_REVIEW,
+    Act("approve", "Approve", when=lambda s: s.state == Sow.State.IN_REVIEW,
+        check=lambda user, s: sales.sow_review_check(user=user, sow=s, approve=True),
         run=lambda user, s, d: sales.sow_review(user=user, sow=s, approve=True), success="SOW approved."),
-    Act("return", "Return with comments", perm="sales.review_sow", form=RequiredCommentForm, style="secondary",
-        allowed=lambda user, s: s.author_id != user.pk, when=lambda s: s.state == Sow.State.IN_REVIEW,
+    Act("return", "Return with comments", form=RequiredCommentForm, style="secondary",
+        when=lambda s: s.state == Sow.State.IN_REVIEW,
+        check=lambda user, s: sales.sow_review_check(user=user, sow=s, approve=False),
         run=lambda user, s, d: sales.sow_review(user=user, sow=s, approve=False, comment=d["comment"]),
         success="SOW returned to its author."),
-    Act("send", "Send for signature", perm="sales.send_sow", form=ContactForm,
+    Act("send", "Send for signature", form=ContactForm,
         form_kwargs=lambda user, s: {"account_id": s.ps_opportunity.parent.account_id},
         when=lambda s: s.state == Sow.State.APPROVED,
+        check=lambda user, s: sales.sow_send_check(user=user, sow=s),
         run=lambda user, s, d: sales.sow_send(user=user, sow=s, contact=d["contact"]),
         success="SOW sent; the customer signs through their private link."),
     Act("resend", "Send the link again", perm="sales.send_sow", style="secondary",

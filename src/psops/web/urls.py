@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import kinds  # noqa: F401  (registers the record pages and their acts)
 from .records import KINDS
-from .views import calculator, dashboards, deal_new, home, inbox, lists, records, search
+from .views import calculator, dashboards, deal_new, home, inbox, integrity, lists, records, search
 
 app_name = "web"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("projects/", lists.projects, name="projects"),
     path("invoices/", lists.invoices, name="invoices"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
+    path("integrity/", integrity.integrity, name="integrity"),
     path("r/<str:model_name>/<int:pk>/act/<slug:code>/", records.record_act, name="act"),
     path("r/<str:model_name>/<int:pk>/message/", records.record_message, name="message"),
 ]

@@ -16,23 +16,30 @@ from psops.core.errors import ApplicationError
 from psops.core.permissions import require
 from psops.crm.customer import CustomerActor
 from psops.crm.models import PSOpportunity
-from psops.crm.services import ps_stage, record
+from psops.crm.services import ps_alive_check, ps_amount_follow, ps_stage, record
 from psops.delivery import services as delivery
 from psops.delivery.models import ChangeOrder, MilestoneAcceptance, Project, WrapUp
 from psops.sales.models import Sow, SowMilestone
 
 
-def ps_opportunity_close_won(*, user: Any, ps_opportunity: PSOpportunity) -> Project:
-    """Steps 10-12: the SAL marks the PS opportunity Closed Won, only once its SOW is signed. That creates the SOW
-    project exactly once and drafts the invoices the SOW's billing terms call for now."""
+def ps_opportunity_close_won_check(*, user: Any, ps_opportunity: PSOpportunity) -> Sow:
+    """May `user` mark this PS opportunity Closed Won now? Returns the signed SOW it stands on."""
     require(user, "crm.change_ps_opportunity", ps_opportunity,
             message="Only the deal's sales rep (or their manager) marks it Closed Won.")
     sow = Sow.objects.filter(ps_opportunity=ps_opportunity, state=Sow.State.SIGNED).first()
     if sow is None:
         raise ApplicationError(code="sow-not-signed", message="Closed Won needs a SOW signed by the customer.")
+    ps_alive_check(ps_opportunity)
     if ps_opportunity.stage != "sow-signed":
         raise ApplicationError(code="not-ready", message=f"The PS opportunity is {ps_opportunity.get_stage_display()}"
                                                          "; it cannot be marked Closed Won.")
+    return sow
+
+
+def ps_opportunity_close_won(*, user: Any, ps_opportunity: PSOpportunity) -> Project:
+    """Steps 10-12: the SAL marks the PS opportunity Closed Won, only once its SOW is signed. That creates the SOW
+    project exactly once and drafts the invoices the SOW's billing terms call for now."""
+    sow = ps_opportunity_close_won_check(user=user, ps_opportunity=ps_opportunity)
     with transaction.atomic():
         ps_opportunity.closed_at = timezone.now()
         ps_stage(actor=user, ps_opportunity=ps_opportunity, transition="mark_closed_won", why="SOW signed")
@@ -50,9 +57,12 @@ def milestone_accept(*, customer: CustomerActor, project: Project, milestone: So
 
 
 def change_order_add(*, user: Any, project: Project, description: str, amount: Any) -> ChangeOrder:
-    """A change order raises the project's value and is billed in full when agreed."""
+    """A change order raises the project's value and its PS amount, and is billed in full when agreed."""
     with transaction.atomic():
         order = delivery.change_order_add(user=user, project=project, description=description, amount=amount)
+        ps = project.ps_opportunity
+        ps_amount_follow(actor=user, ps_opportunity=ps, amount=ps.ps_amount + order.amount,
+                         why=f"change order: {order.description}")
         billing.invoice_draft_change_order(actor=user, change_order=order)
     return order
 

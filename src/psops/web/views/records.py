@@ -38,10 +38,13 @@ def _visible(request, model_name: str, pk: int):
 def _page(request, kind, record, deal, *, open_form=None, status=200):
     acts = []
     for act in act_registry.acts_for(kind.model_name):
-        if act.offered_to(request.user, record):
+        refused = act.refusal(request.user, record)
+        if refused is None:
             form = open_form if open_form is not None and open_form.prefix == act.code else act.make_form(
                 request.user, record)
             acts.append({"act": act, "form": form, "open": form is open_form and open_form is not None})
+        elif refused.code not in ("not-now", "forbidden"):
+            acts.append({"act": act, "why_not": refused.message})
     thread = thread_for(deal)
     context = {
         "kind": kind, "record": record, "deal": deal, "title": kind.title(record), "acts": acts,
@@ -64,10 +67,14 @@ def record_page(request, model_name: str, pk: int):
 def record_act(request, model_name: str, pk: int, code: str):
     kind, record, deal = _visible(request, model_name, pk)
     act = act_registry.find(model_name, code)
-    if act is None or not act.offered_to(request.user, record):
-        # Either no such act or not for this user now: explain, change nothing.
-        messages.error(request, "That action is not available to you on this record now.")
-        return _page(request, kind, record, deal, status=403 if act else 404)
+    refused = act.refusal(request.user, record) if act is not None else None
+    if act is None or refused is not None:
+        # Either no such act or not for this user now: say why (the domain's own refusal), change nothing.
+        if refused is None:
+            messages.error(request, "There is no such action.")
+            return _page(request, kind, record, deal, status=404)
+        messages.error(request, refused.message)
+        return _page(request, kind, record, deal, status=409 if refused.code == "not-now" else refused.http_status)
     form = act.make_form(request.user, record, request.POST)
     if form is not None and not form.is_valid():
         return _page(request, kind, record, deal, open_form=form, status=400)
