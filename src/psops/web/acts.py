@@ -52,6 +52,18 @@ class Act:
                 return refused
         return None
 
+    def refusal_of_post(self, user: Any, record: Any) -> ApplicationError | None:
+        """As `refusal`, for a posted act: when the act is not in view now, its own check still tells who may do
+        it, so somebody who never may is refused as such (forbidden) rather than told "not now"."""
+        refused = self.refusal(user, record)
+        if refused is not None and refused.code == "not-now" and self.check is not None:
+            try:
+                self.check(user, record)
+            except ApplicationError as deeper:
+                if deeper.http_status == 403:
+                    return deeper
+        return refused
+
     def offered_to(self, user: Any, record: Any) -> bool:
         return self.refusal(user, record) is None
 

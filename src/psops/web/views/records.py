@@ -67,7 +67,7 @@ def record_page(request, model_name: str, pk: int):
 def record_act(request, model_name: str, pk: int, code: str):
     kind, record, deal = _visible(request, model_name, pk)
     act = act_registry.find(model_name, code)
-    refused = act.refusal(request.user, record) if act is not None else None
+    refused = act.refusal_of_post(request.user, record) if act is not None else None
     if act is None or refused is not None:
         # Either no such act or not for this user now: say why (the domain's own refusal), change nothing.
         if refused is None:
