@@ -13,18 +13,23 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt -e .
 	touch $(STAMP)
 
+# A development server: DEBUG on, and customer links on the port it serves (for every command of the target,
+# the worker included). `PSOPS_DEBUG=0 make run` or another PSOPS_BASE_URL still win.
+run: export PSOPS_DEBUG ?= 1
+run: export PSOPS_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(STAMP)
 	$(BIN)/psops migrate --noinput
 	$(BIN)/psops demo
 	$(BIN)/psops collectstatic --noinput --verbosity 0
 	@echo "Serving psops on http://127.0.0.1:$(PORT)/ (task worker running beside it; Ctrl-C stops both)"
-	@$(BIN)/psops db_worker --interval 5 & worker=$$!; \
+	@$(BIN)/psops worker --interval 5 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/psops runserver 127.0.0.1:$(PORT)
 
 worker: $(STAMP)
-	$(BIN)/psops db_worker
+	$(BIN)/psops worker
 
+demo: export PSOPS_DEBUG ?= 1
 demo: $(STAMP)
 	$(BIN)/psops migrate --noinput
 	$(BIN)/psops demo
@@ -35,6 +40,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
+lint: export PSOPS_DEBUG ?= 1
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src

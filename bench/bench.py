@@ -19,6 +19,7 @@ tmp = tempfile.mkdtemp(prefix="psops-bench-")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psops.settings")
 os.environ.setdefault("PSOPS_EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
+os.environ.setdefault("PSOPS_DEBUG", "1")  # a development run: DEBUG is off by default and then needs a secret key
 
 import django  # noqa: E402
 

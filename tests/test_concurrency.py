@@ -14,6 +14,7 @@ from psops.approvals.models import ApprovalRequest, Decision
 from psops.billing.models import Invoice
 from psops.crm.models import PSOpportunity
 from psops.delivery.models import Project
+from psops.estimating import services as estimating
 from psops.estimating.models import Rom
 from psops.workflow import services as workflow
 from tests.builders_concurrency import race, rom_waiting_for_approval, sow_signed, staff
@@ -89,3 +90,33 @@ def test_two_people_mark_the_same_deal_closed_won_at_once():
         assert TimelineEvent.objects.filter(verb="project.created", subject_id=project.pk).count() == 1
         assert TimelineEvent.objects.filter(verb="ps_opportunity.stage", subject_id=ps_pk,
                                             data__to="closed-won").count() == 1
+
+
+def opener(username, rom_pk):
+    def prepare():
+        user = User.objects.get(username=username)
+        rom = Rom.objects.get(pk=rom_pk)
+        return lambda: estimating.rom_open_ps_opportunity(user=user, rom=rom, name=f"opened by {username}")
+    return prepare
+
+
+def test_four_posts_of_create_the_ps_opportunity_open_one():
+    """The race of issue 6: four simultaneous "Create the PS opportunity" posts on one approved ROM once made four
+    PS opportunities; the ROM row lock and the conditional update let exactly one through."""
+    people = staff()
+    for round_ in range(ROUNDS):
+        deal = rom_waiting_for_approval(people, name=f"Open Race {round_}")
+        assert deal.request is not None
+        approvals.rom_decide(user=people["psmanager"], request=deal.request, outcome="approve")
+        rom_pk = deal.rom.pk
+
+        outcomes = race(*(opener(who, rom_pk) for who in ("sal", "sal", "salesmgr", "salesmgr")))
+
+        winners = [o for o in outcomes if o.refused is None]
+        losers = [o for o in outcomes if o.refused is not None]
+        assert len(winners) == 1 and len(losers) == 3, f"round {round_}: {outcomes}"
+        assert {o.refused.code for o in losers} <= {"ps-exists", "conflict"}, f"round {round_}: {losers}"
+        (ps,) = PSOpportunity.objects.filter(parent=deal.opportunity)
+        assert ps == winners[0].value
+        assert Rom.objects.get(pk=rom_pk).ps_opportunity_id == ps.pk
+        assert TimelineEvent.objects.filter(verb="ps_opportunity.created", subject_id=ps.pk).count() == 1

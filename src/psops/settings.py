@@ -1,17 +1,42 @@
 """Settings for psops. Everything that differs between machines comes from the environment."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BASE_DIR.parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("PSOPS_DEBUG", default=True)
-SECRET_KEY = env.str("PSOPS_SECRET_KEY", default="psops-development-only-secret-key-change-me-in-production")
-ALLOWED_HOSTS = env.list("PSOPS_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Off unless asked for: `make run` and the tests set PSOPS_DEBUG=1; a server never should.
+DEBUG = env.bool("PSOPS_DEBUG", default=False)
+PRODUCTION = env.bool("PSOPS_PRODUCTION", default=False)
+# The key signs sessions and customer links. The development key is public (it is written here), so only a
+# development machine (DEBUG on) may fall back to it; anything else refuses to start without a key of its own.
+DEVELOPMENT_SECRET_KEY = "psops-development-only-secret-key-change-me-in-production"
+SECRET_KEY = env.str("PSOPS_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PSOPS_SECRET_KEY is not set. Set it to a long random value, e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`, kept the same across restarts and "
+            "workers; or set PSOPS_DEBUG=1 on a development machine.")
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+# Customer links start with PSOPS_BASE_URL. Unset, a link made while serving a request starts with the address that
+# request reached (`PORT=9000 make run` gives working links), and one made elsewhere (a worker) with this default.
+_BASE_URL = env.str("PSOPS_BASE_URL", default="").rstrip("/")
+_LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+# Production answers only for the host its links name, unless PSOPS_ALLOWED_HOSTS says otherwise.
+ALLOWED_HOSTS = env.list("PSOPS_ALLOWED_HOSTS", default=(
+    [urlsplit(_BASE_URL).hostname or ""] if _BASE_URL else []) + ([] if PRODUCTION else _LOCAL_HOSTS))
+ALLOWED_HOSTS = [host for host in ALLOWED_HOSTS if host]
+# Addresses (IPs or CIDRs; `unix` for a Unix socket) of the reverse proxies in front of the app. Only a request from
+# one of them has its X-Forwarded-For read (see psops.core.client_address); empty: the peer is the client.
+TRUSTED_PROXIES = env.list("PSOPS_TRUSTED_PROXIES", default=[])
+SILENCED_SYSTEM_CHECKS = env.list("PSOPS_SILENCED_CHECKS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -51,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "psops.core.middleware.SecurityHeadersMiddleware",
+    "psops.core.middleware.CurrentRequestMiddleware",
 ]
 
 ROOT_URLCONF = "psops.urls"
@@ -79,6 +105,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A transaction takes the write lock as it begins. Otherwise one that reads, then writes (every service) fails
+    # at once with "database is locked" when another connection writes meanwhile (the web server, a task worker,
+    # its heartbeat), instead of waiting up to the timeout for its turn.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["TEST"] = {"NAME": env.str("PSOPS_SQLITE_TEST_NAME", default="") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -90,6 +120,8 @@ AUTHENTICATION_BACKENDS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -108,6 +140,10 @@ STORAGES = {
 }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Task leases (docs/decisions/0005-task-leases.md): a running task whose worker has not been heard from for this
+# many seconds is put back in the queue; after this many workers died running it, it is marked failed instead.
+PSOPS_TASK_LEASE_SECONDS = env.int("PSOPS_TASK_LEASE_SECONDS", default=300)
+PSOPS_TASK_MAX_ATTEMPTS = env.int("PSOPS_TASK_MAX_ATTEMPTS", default=5)
 
 EMAIL_BACKEND = env.str("PSOPS_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("PSOPS_FROM_EMAIL", default="psops@localhost")
@@ -117,8 +153,8 @@ EMAIL_HOST_USER = env.str("PSOPS_EMAIL_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("PSOPS_EMAIL_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("PSOPS_EMAIL_TLS", default=False)
 
-# Production hardening: PSOPS_PRODUCTION=1 (with PSOPS_DEBUG=0 and a real PSOPS_SECRET_KEY) behind HTTPS.
-PRODUCTION = env.bool("PSOPS_PRODUCTION", default=False)
+# Production hardening: PSOPS_PRODUCTION=1 (with a real PSOPS_SECRET_KEY) behind HTTPS. `psops check` then fails on
+# settings unsafe for production (psops.core.checks).
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("PSOPS_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -138,8 +174,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
-# Failed logins allowed per username and per address within the window before the login form refuses.
-LOGIN_THROTTLE = {"ATTEMPTS": 5, "WINDOW_SECONDS": 900}
+# Failed logins (kept in the database, so every process sees them) allowed per username and address, and per
+# address, within the window before each further attempt waits: DELAY_SECONDS, doubling, at most MAX_DELAY_SECONDS.
+LOGIN_THROTTLE = {"ATTEMPTS": 5, "ADDRESS_ATTEMPTS": 20, "DELAY_SECONDS": 15, "MAX_DELAY_SECONDS": 900,
+                  "WINDOW_SECONDS": 3600}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Business rules that are configuration rather than data.
@@ -150,7 +188,9 @@ PSOPS = {
     "DEFAULT_CURRENCY": "USD",
     # Customer links expire after this many days.
     "LINK_DAYS": env.int("PSOPS_LINK_DAYS", default=30),
-    "BASE_URL": env.str("PSOPS_BASE_URL", default="http://127.0.0.1:8000"),
+    "BASE_URL": _BASE_URL or f"http://127.0.0.1:{env.int('PORT', default=8000)}",
+    # False: links made while serving a request start with that request's own address instead.
+    "BASE_URL_SET": bool(_BASE_URL),
 }
 
 LOGGING = {

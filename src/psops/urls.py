@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
+    # The administration's own login form would check passwords without the throttle: it uses ours instead.
+    path("admin/login/", ThrottledLoginView.as_view(redirect_authenticated_user=False)),
     path("admin/", admin.site.urls),
     path("c/", include("psops.portal.urls")),
     path("", include("psops.web.urls")),

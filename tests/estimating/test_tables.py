@@ -4,7 +4,10 @@ import dataclasses
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from psops.approvals.models import ApprovalPolicy
+from psops.approvals.services import policy_publish
 from psops.core.errors import ApplicationError
 from psops.estimating.calculator import (
     FLAG_TECHNICAL_REVIEW,
@@ -26,6 +29,7 @@ from psops.estimating.models import (
 )
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 
 def test_the_migration_loaded_version_one_of_each_table():
@@ -33,7 +37,7 @@ def test_the_migration_loaded_version_one_of_each_table():
     assert (book.version, book.is_active, book.currency) == (1, True, "USD")
     assert (matrix.version, matrix.is_active) == (1, True)
     assert (matrix.large_repo_block_size, matrix.large_repo_block_price) == (10, Decimal(12000))
-    assert matrix.technical_review_over == Decimal(50000)
+    assert not hasattr(matrix, "technical_review_over")  # the approval policy holds the review threshold
     assert (card.version, card.is_active, card.day_rate) == (1, True, Decimal(2000))
     assert (card.management_percent_low, card.management_percent_high) == (Decimal(10), Decimal(15))
     assert PriceBookItem.objects.count() == 23
@@ -52,7 +56,8 @@ def test_database_tables_equal_the_package_csv():
 
 
 def test_reading_the_tables_takes_one_query_per_table_and_its_rows(django_assert_num_queries):
-    with django_assert_num_queries(6):
+    # Three tables and their rows, and the active approval policy for the review threshold.
+    with django_assert_num_queries(7):
         tables_from_db()
 
 
@@ -102,11 +107,22 @@ def test_no_active_version_is_a_clear_refusal():
     assert raised.value.code == "no-active-table"
 
 
-def test_the_review_threshold_comes_from_the_active_matrix():
-    MigrationMatrix.objects.update(technical_review_over=Decimal(100000))
+def test_the_review_threshold_comes_from_the_active_approval_policy():
+    """One place for the $50k figure: the policy decides who reviews, and the calculator's flag quotes it."""
+    admin = User.objects.create_superuser("threshold-admin", password="x")
+    rules = [dict(r) for r in ApprovalPolicy.objects.get(is_active=True).rules]
+    for rule in rules:
+        if rule["code"] == "technical-review":
+            rule["when"] = {"high_over": "100000"}
+    policy_publish(user=admin, rules=rules, note="review over 100k")
     tables = tables_from_db()
     assert tables.technical_review_over == Decimal(100000)
-    estimate = calculate(SM_TO_SAAS, {"users": 500, "projects": 2000}, tables)
+    estimate = calculate(SM_TO_SAAS, {"users": 500, "projects": 2000}, tables)  # 50,000-60,000
     assert FLAG_TECHNICAL_REVIEW not in estimate.flag_codes
     lowered = dataclasses.replace(tables, technical_review_over=Decimal(50000))
     assert FLAG_TECHNICAL_REVIEW in calculate(SM_TO_SAAS, {"users": 500, "projects": 2000}, lowered).flag_codes
+    # A policy without the technical review flags nothing.
+    policy_publish(user=admin, rules=[r for r in rules if r["code"] != "technical-review"], note="no review")
+    assert tables_from_db().technical_review_over is None
+    assert FLAG_TECHNICAL_REVIEW not in calculate(SM_TO_SAAS, {"users": 800, "projects": 2500},
+                                                  tables_from_db()).flag_codes

@@ -71,6 +71,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in")
 
+    # Not stored: True on the message `message_post` returned instead of storing a double of it.
+    already_posted: bool = False
+
     class Meta:
         ordering = ["created_at", "id"]
 

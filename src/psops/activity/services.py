@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -10,12 +11,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
 from django.db import models, transaction
+from django.utils import timezone
 
 from psops.core.errors import ApplicationError
 
 from .models import Message, Notification, Thread, TimelineEvent
 
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
+# The same words posted again by the same person, in the same thread, reply and record, within this window are one
+# message sent twice (a double click, a resubmitted form, two tabs): the first is kept, nothing new stored or notified.
+MESSAGE_DOUBLE_WINDOW = dt.timedelta(minutes=2)
 
 
 def thread_for(root: models.Model, *, title: str | None = None) -> Thread:
@@ -59,7 +64,8 @@ def notify(*, recipients: Iterable[Any], kind: str, text: str, subject: models.M
 
 def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Kind.COMMENT,
                  subject: models.Model | None = None, parent: Message | None = None) -> Message:
-    """Post to the engagement's thread; every @username named is notified."""
+    """Post to the engagement's thread; every @username named is notified. A double of a message just posted
+    (`MESSAGE_DOUBLE_WINDOW`) is not stored again: the earlier message is returned with `already_posted` set."""
     body = (body or "").strip()
     if not body:
         raise ApplicationError(code="empty-message", message="A message needs some text.", field="body")
@@ -70,10 +76,19 @@ def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Ki
     names = set(MENTION.findall(body))
     mentioned = list(get_user_model().objects.filter(username__in=names, is_active=True)) if names else []
     with transaction.atomic():
+        # The thread's row is the lock: of two posts at once, the second waits and then finds the first.
+        list(Thread.objects.select_for_update().filter(pk=thread.pk).values_list("pk", flat=True))
+        subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
+        earlier = (Message.objects.filter(thread=thread, author=user, kind=kind, body=body, parent=parent,
+                                          subject_type=subject_type, subject_id=getattr(subject, "pk", None),
+                                          created_at__gte=timezone.now() - MESSAGE_DOUBLE_WINDOW)
+                   .order_by("-created_at", "-id").first())
+        if earlier is not None:
+            earlier.already_posted = True
+            return earlier
         msg = Message.objects.create(
             thread=thread, author=user, kind=kind, body=body, parent=parent,
-            subject_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
-            subject_id=subject.pk if subject is not None else None,
+            subject_type=subject_type, subject_id=subject.pk if subject is not None else None,
         )
         if mentioned:
             msg.mentions.set(mentioned)
@@ -86,8 +101,6 @@ def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Ki
 
 def notifications_mark_read(*, user: Any, ids: list[int] | None = None) -> int:
     """Mark the user's own notifications read (all unread ones when no ids are given)."""
-    from django.utils import timezone
-
     qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=ids)

@@ -7,11 +7,12 @@ This module reads and checks that data; it knows nothing about the records being
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from psops.accounts.roles import ROLES
 from psops.core.errors import ApplicationError
+from psops.core.money import parse_amount
 
 KINDS = ("rom", "quote", "sow")
 CONDITIONS = ("always", "high_over", "discount", "non_standard_terms", "investment")
@@ -66,10 +67,10 @@ def validate(rules: Any) -> list[dict[str, Any]]:
         if not isinstance(when, dict) or len(when) != 1 or next(iter(when)) not in CONDITIONS:
             raise _bad(f"Rule '{code}': when must hold exactly one of {', '.join(CONDITIONS)}.")
         if "high_over" in when:
-            try:
-                Decimal(str(when["high_over"]))
-            except InvalidOperation as exc:
-                raise _bad(f"Rule '{code}': high_over must be an amount.") from exc
+            try:  # bounded like every amount: a NaN or 1e999 here would break every ROM's submission
+                parse_amount(str(when["high_over"]), field="the high_over value")
+            except ApplicationError as exc:
+                raise _bad(f"Rule '{code}': {exc.message}") from exc
         approvers = rule.get("approvers")
         if not isinstance(approvers, list) or not approvers or any(r not in ROLES for r in approvers):
             raise _bad(f"Rule '{code}': approvers must be roles among {', '.join(ROLES)}.")
@@ -92,6 +93,14 @@ def _applies(when: dict[str, Any], facts: dict[str, Any]) -> bool:
     if condition == "investment":
         return bool(facts.get("investment"))
     return False  # validate() refuses unknown conditions
+
+
+def review_threshold(rules: list[dict[str, Any]]) -> Decimal | None:
+    """The ROM high value above which the policy asks a technical architect's review (None: it never does). The
+    policy is the one place this figure lives; the calculator's flag quotes it."""
+    found = [Decimal(str(r["when"]["high_over"])) for r in rules
+             if "rom" in r["applies_to"] and "high_over" in r["when"] and "technical_architect" in r["approvers"]]
+    return min(found) if found else None
 
 
 def requirements_for(rules: list[dict[str, Any]], kind: str, facts: dict[str, Any]) -> list[Requirement]:

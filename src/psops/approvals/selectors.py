@@ -12,7 +12,7 @@ from django.utils import timezone
 from psops.accounts import roles
 from psops.accounts.roles import has_role
 from psops.core.business_days import SERVICE_LEVEL_DAYS, Calendar, local_date
-from psops.crm.selectors import opportunity_list
+from psops.crm.scope import ALL, NONE, deal_reach, deal_scope
 from psops.estimating.models import RomVersion
 
 from .models import ApprovalRequest, Decision
@@ -29,22 +29,32 @@ def may_list_approvals(user: Any) -> bool:
     return bool(user.is_superuser or has_role(user, *SEES_ALL, *SEES_OWN))
 
 
-def approval_list(*, user: Any, filters: dict | None = None) -> QuerySet[ApprovalRequest]:
-    """Pending and decided requests this user may see, newest first; filters: `state`, `kind`.
+def approval_scope(user: Any) -> Q:
+    """A filter keeping the approval requests this user may see, wherever they are shown (the approvals list, the
+    dashboards' "approvals waiting"): approvers and their directors (who may decide any) and everyone who sees
+    every deal see all; a sales rep the requests they sent or whose work is judged, and the ROM requests of the
+    deals they see (psops.crm.scope); someone without a role none."""
+    reach = deal_reach(user)
+    if reach == ALL or has_role(user, *SEES_ALL):
+        return Q()
+    if reach == NONE:
+        return Q(pk__in=[])
+    their_roms = RomVersion.objects.filter(deal_scope(user, via="rom__opportunity__")).values("pk")
+    return Q(submitted_by=user) | Q(author=user) | Q(kind="rom", subject_id__in=their_roms)
 
-    Approvers and their directors see all; sales reps, architects and TAMs see the requests they sent or whose work
-    is judged, and the ROM requests of the deals they see. Rows carry their policy, people, requirements and
-    decisions (with approvers), so a page costs the same whatever its rows.
+
+def approval_list(*, user: Any, filters: dict | None = None) -> QuerySet[ApprovalRequest]:
+    """Pending and decided requests this user may see (`approval_scope`), newest first; filters: `state`, `kind`.
+
+    Rows carry their policy, people, requirements and decisions (with approvers), so a page costs the same whatever
+    its rows.
     """
     if not may_list_approvals(user):
         return ApprovalRequest.objects.none()
     qs = (ApprovalRequest.objects.select_related("policy", "submitted_by", "author")
           .prefetch_related("requirements",
                             Prefetch("decisions", queryset=Decision.objects.select_related("approver"))))
-    if not (user.is_superuser or has_role(user, *SEES_ALL)):
-        their_roms = RomVersion.objects.filter(rom__opportunity__in=opportunity_list(user=user).values("pk"))
-        qs = qs.filter(Q(submitted_by=user) | Q(author=user)
-                       | Q(kind="rom", subject_id__in=their_roms.values("pk")))
+    qs = qs.filter(approval_scope(user))
     filters = filters or {}
     if filters.get("state"):
         qs = qs.filter(state=filters["state"])

@@ -5,6 +5,7 @@ from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from psops.core.money import MoneyField, currency_field
+from psops.core.quantities import MONEY, NET_DAYS, bounded
 
 
 class Invoice(ConcurrentTransitionMixin, models.Model):
@@ -36,6 +37,7 @@ class Invoice(ConcurrentTransitionMixin, models.Model):
             models.UniqueConstraint(fields=["project", "billing_key"], condition=~models.Q(state="void"),
                                     name="bill_each_event_once"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="invoice_amount_positive"),
+            bounded("amount", MONEY), bounded("net_days", NET_DAYS),
         ]
 
     def __str__(self) -> str:
@@ -64,7 +66,8 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["received_on", "id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_positive")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_positive"),
+                       bounded("amount", MONEY)]
 
 
 class CreditNote(models.Model):
@@ -77,7 +80,8 @@ class CreditNote(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_positive")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_positive"),
+                       bounded("amount", MONEY)]
 
 
 class WriteOff(models.Model):
@@ -98,7 +102,8 @@ class WriteOff(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="write_off_positive")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="write_off_positive"),
+                       bounded("amount", MONEY)]
 
 
 class CollectionCase(models.Model):
@@ -139,3 +144,4 @@ class CollectionAction(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [bounded("amount", MONEY, null=True)]

@@ -227,12 +227,35 @@ def _locked_issued(invoice: Invoice) -> Invoice:
     return locked
 
 
+# A payment without a reference that repeats another within this window is taken for the same one entered twice.
+PAYMENT_DOUBLE_WINDOW = dt.timedelta(minutes=10)
+
+
+def _refuse_double_payment(invoice: Invoice, value: Decimal, received_on: dt.date, reference: str) -> None:
+    """Refuse a payment already recorded (two tabs, a resubmitted form): same invoice, amount and date, and the same
+    reference, or no reference and recorded within PAYMENT_DOUBLE_WINDOW. Locks the invoice row first (whatever its
+    state: a double of the payment that settled it finds it paid), so two requests at once see each other."""
+    list(Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("pk", flat=True))
+    same = Payment.objects.filter(invoice_id=invoice.pk, amount=value, received_on=received_on)
+    same = (same.filter(reference__iexact=reference) if reference
+            else same.filter(reference="", created_at__gte=timezone.now() - PAYMENT_DOUBLE_WINDOW))
+    if same.exists():
+        raise ApplicationError(
+            code="already-recorded",
+            message=f"This payment of {invoice.currency} {value:,} received on {received_on}"
+                    + (f" with reference {reference}" if reference else "") + f" is already recorded on {invoice}; "
+                    "nothing was added. If it is a second payment, record it with its own reference.")
+
+
 def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.date, reference: str = "") -> Payment:
+    """Record money received on an issued invoice: never more than is owed, never the same payment twice."""
     require(user, "billing.manage_invoices", message="Only Finance records payments.")
     value = parse_amount(amount, invoice.currency, field="payment")
     if value <= 0:
         raise ApplicationError(code="invalid-amount", message="A payment is more than zero.", field="amount")
+    reference = (reference or "").strip()
     with transaction.atomic():
+        _refuse_double_payment(invoice, value, received_on, reference)
         locked = _locked_issued(invoice)
         balance = invoice_balance(locked)
         if value > balance:
@@ -331,6 +354,14 @@ def collection_promise(*, user: Any, case: CollectionCase, amount: Any, promised
     require(user, "billing.manage_invoices", message="Only Finance records promises to pay.")
     _open_case(case)
     value = parse_amount(amount, case.project.currency, field="promised amount")
+    # A promise is to pay some of what is owed, never nothing and never more (DOMAIN.md, collections).
+    owed = outstanding(case.project)
+    if value <= 0:
+        raise ApplicationError(code="invalid-amount", message="A promise to pay is for more than zero.",
+                               field="amount")
+    if value > owed:
+        raise ApplicationError(code="over-promise", message=f"{case.project.currency} {owed:,} is owed; a promise to "
+                                                            f"pay {value:,} is more than that.", field="amount")
     with transaction.atomic():
         action = CollectionAction.objects.create(case=case, kind=CollectionAction.Kind.PROMISE, amount=value,
                                                  promised_for=promised_for, note=note, by=user)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Holiday
+from .models import Holiday, TaskWorker
 
 
 @admin.register(Holiday)
@@ -31,3 +31,12 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TaskWorker)
+class TaskWorkerAdmin(ReadOnlyModelAdmin):
+    """Task workers and their last heartbeat; the tasks themselves are under Django Tasks Database."""
+
+    list_display = ["worker_id", "state", "hostname", "pid", "started_at", "seen_at", "stopped_at"]
+    list_filter = ["state"]
+    search_fields = ["worker_id", "hostname"]

@@ -25,7 +25,7 @@ class ApplicationError(Exception):
             return 403
         if self.code.endswith("-not-found"):
             return 404
-        if self.code == "conflict":
+        if self.code in ("conflict", "already-recorded"):  # raced another act, or a double of one already done
             return 409
         return 400
 

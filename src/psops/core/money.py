@@ -1,16 +1,20 @@
 """Money as Decimal with an ISO currency. Never float.
 
 Amounts are quantized in Python before they are saved because SQLite and PostgreSQL round an over-precise Decimal
-differently.
+differently. An amount a person gives is bounded (`psops.core.quantities.MONEY`: 0 to 999,999,999.99) and has at
+most its currency's places; `parse_amount` is the one way in for services, `MoneyFormField` for forms.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.core import validators
 from django.db import models
+from django.utils.functional import cached_property
 
 from .errors import ApplicationError
+from .quantities import MONEY, parse
 
 # Minor units per ISO 4217; anything not listed uses two places.
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "BHD": 3, "KWD": 3, "OMR": 3}
@@ -33,25 +37,19 @@ def quantize(amount: Decimal | int | str, currency: str = "USD") -> Decimal:
         raise ApplicationError(code="invalid-amount", message="Money is never a float.")
     if not value.is_finite():
         raise ApplicationError(code="invalid-amount", message=f"'{amount}' is not an amount of money.")
-    return value.quantize(Decimal(1).scaleb(-places(currency)), rounding=ROUND_HALF_UP)
+    try:
+        return value.quantize(Decimal(1).scaleb(-places(currency)), rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:  # more digits than any context holds: far beyond the ceiling of one amount
+        raise ApplicationError(code=MONEY.range_code, message=f"{value:.3e} is beyond the ceiling of one amount, "
+                                                              f"{MONEY.show(MONEY.maximum)}.") from exc
 
 
 def parse_amount(raw: object, currency: str = "USD", *, field: str = "amount", allow_negative: bool = False) -> Decimal:
-    """Parse user input into a quantized amount, refusing floats, garbage and (by default) negatives."""
-    if isinstance(raw, float | bool):
-        raise ApplicationError(code="invalid-amount", message=f"{field} must be a decimal amount, not {raw!r}.",
-                               field=field)
-    try:
-        value = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ApplicationError(code="invalid-amount", message=f"{field} '{raw}' is not an amount of money.",
-                               field=field) from exc
-    if not value.is_finite():
-        raise ApplicationError(code="invalid-amount", message=f"{field} '{raw}' is not an amount of money.",
-                               field=field)
-    if value < 0 and not allow_negative:
-        raise ApplicationError(code="invalid-amount", message=f"{field} may not be negative ({raw}).", field=field)
-    return quantize(value, currency)
+    """Parse user input into an amount: refusing floats, garbage, NaN and Infinity, (by default) negatives, more
+    places than the currency has, and anything above the ceiling of one amount (`MONEY`, code
+    `amount-out-of-range`)."""
+    minimum = -MONEY.maximum if allow_negative else None
+    return parse(raw, MONEY, field=field, places=places(currency), minimum=minimum)
 
 
 def check_currency(currency: str) -> str:
@@ -67,12 +65,25 @@ def fmt(amount: Decimal | None, currency: str) -> str:
 
 
 class MoneyField(models.DecimalField):
-    """A Decimal amount column (its currency lives in a sibling `currency` field of the same record)."""
+    """A Decimal amount column (its currency lives in a sibling `currency` field of the same record).
+
+    Its form field and its model validation hold the bound of one amount; each model also declares the same bound as
+    a check constraint (`quantities.bounded`), so the database refuses what a script or a bug would slip past."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_digits", 16)
         kwargs.setdefault("decimal_places", 2)
         super().__init__(*args, **kwargs)
+
+    @cached_property
+    def validators(self):
+        return [*super().validators, validators.MinValueValidator(MONEY.minimum),
+                validators.MaxValueValidator(MONEY.maximum)]
+
+    def formfield(self, **kwargs):
+        from .formfields import MoneyFormField
+
+        return super().formfield(**{"form_class": MoneyFormField, **kwargs})
 
     def deconstruct(self):
         name, _path, args, kwargs = super().deconstruct()

@@ -50,13 +50,13 @@ def _postgres(rule: Fixed, event: str) -> str:
 def install(schema_editor: BaseDatabaseSchemaEditor, rules: list[Fixed]) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_FUNCTION)
+        schema_editor.execute(PG_FUNCTION, params=None)  # no placeholders: keep its % as is
     for rule in rules:
         for event in rule.events:
             if vendor == "sqlite":
                 schema_editor.execute(_sqlite(rule, event))
             elif vendor == "postgresql":
-                schema_editor.execute(_postgres(rule, event))
+                schema_editor.execute(_postgres(rule, event), params=None)
 
 
 def remove(schema_editor: BaseDatabaseSchemaEditor, rules: list[Fixed]) -> None:

@@ -3,6 +3,7 @@ from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from psops.core.money import MoneyField, currency_field
+from psops.core.quantities import MONEY, bounded
 
 from .choices import OPEN_STAGES, PS_OPEN_STAGES, LossReason, PSStage, Segment, Stage
 
@@ -59,6 +60,7 @@ class Opportunity(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = "opportunities"
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="opportunity_amount_not_negative"),
+            bounded("amount", MONEY),
         ]
 
     def __str__(self) -> str:
@@ -95,6 +97,7 @@ class PSOpportunity(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = "PS opportunities"
         constraints = [
             models.CheckConstraint(condition=models.Q(ps_amount__gte=0), name="ps_amount_not_negative"),
+            bounded("ps_amount", MONEY),
             models.CheckConstraint(
                 condition=~models.Q(stage=PSStage.CLOSED_LOST) | ~models.Q(loss_reason=""),
                 name="closed_lost_has_reason",

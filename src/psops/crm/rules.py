@@ -5,14 +5,13 @@ import rules
 from psops.accounts import roles
 from psops.accounts.rules import is_administrator, role
 
+from . import scope
+
 
 @rules.predicate
 def owns_deal(user, deal) -> bool:
     """The deal's owner, or the owner's manager."""
-    if deal is None:
-        return False
-    owner = deal.owner
-    return owner.pk == user.pk or (owner.manager_id is not None and owner.manager_id == user.pk)
+    return scope.is_owner_or_manager(user, deal)
 
 
 is_sales = role(roles.SALES_REP)
@@ -32,12 +31,9 @@ rules.add_perm("crm.estimate_opportunity", (is_sales & owns_deal) | role(roles.S
 
 @rules.predicate
 def sees_deal(user, deal) -> bool:
-    """Sales reps see their own deals and their reports'; every other internal role sees all deals."""
-    if deal is None:
-        return False
-    if user.is_superuser or roles.roles_of(user) - {roles.SALES_REP}:
-        return True
-    return owns_deal(user, deal)
+    """The deal is within the user's reach (psops.crm.scope: sales reps their own deals and their reports', other
+    internal roles every deal, someone without a role none)."""
+    return scope.sees(user, deal)
 
 
 rules.add_perm("crm.view_deal", sees_deal)

@@ -12,7 +12,8 @@ from psops.accounts import roles
 from psops.accounts.roles import has_role
 
 from .choices import OPEN_STAGES
-from .models import Opportunity, PSOpportunity
+from .models import Account, Contact, Opportunity, PSOpportunity
+from .scope import NONE, account_scope, deal_reach, deal_scope, owned_by
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
 
@@ -30,11 +31,9 @@ def ps_total(opportunity: Opportunity) -> Decimal:
 
 
 def opportunity_list(*, user: Any, filters: dict | None = None) -> QuerySet[Opportunity]:
-    """Sales reps see their own deals and their reports'; everyone else who works deals sees all."""
-    qs = with_ps_total(Opportunity.objects.select_related("account", "owner"))
-    if has_role(user, roles.SALES_REP) and not user.is_superuser and not has_role(
-            user, roles.PS_MANAGER, roles.DIR_CS, roles.FINANCE, roles.ADMINISTRATOR):
-        qs = qs.filter(Q(owner=user) | Q(owner__manager=user))
+    """The deals this user sees (psops.crm.scope: a sales rep their own and their reports', other roles all, someone
+    without a role none), with their PS totals. Filters: `stage`, `segment`, `q` (deal or account name)."""
+    qs = with_ps_total(Opportunity.objects.filter(deal_scope(user)).select_related("account", "owner"))
     filters = filters or {}
     if filters.get("stage"):
         qs = qs.filter(stage=filters["stage"])
@@ -52,11 +51,23 @@ def estimable_opportunity_list(*, user: Any) -> QuerySet[Opportunity]:
     if user.is_superuser or has_role(user, roles.SOLUTIONS_ARCHITECT, roles.TAM):
         return qs
     if has_role(user, roles.SALES_REP):
-        return qs.filter(Q(owner=user) | Q(owner__manager=user))
+        return qs.filter(owned_by(user))
     return qs.none()
 
 
 def may_list_deals(user: Any) -> bool:
     """Anyone who holds a role reads the deals list (a sales rep sees only their own rows, as `opportunity_list`
     scopes them); an account without any role sees none."""
-    return bool(user.is_superuser or roles.roles_of(user))
+    return deal_reach(user) != NONE
+
+
+def account_search(*, user: Any, q: str, limit: int = 25) -> list[Account]:
+    """Accounts whose name contains `q`, among those this user sees (psops.crm.scope.account_scope)."""
+    return list(Account.objects.filter(account_scope(user), name__icontains=q).order_by("name")[:limit])
+
+
+def contact_search(*, user: Any, q: str, limit: int = 25) -> list[Contact]:
+    """Contacts whose name or e-mail contains `q`, at the accounts this user sees."""
+    return list(Contact.objects.filter(account_scope(user, via="account__"))
+                .filter(Q(name__icontains=q) | Q(email__icontains=q))
+                .select_related("account").order_by("name")[:limit])

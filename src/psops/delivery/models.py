@@ -6,6 +6,7 @@ from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from psops.core.money import MoneyField, currency_field
+from psops.core.quantities import HOURS, HOURS_IN_A_DAY, MONEY, PERCENT, bounded
 
 
 class Project(ConcurrentTransitionMixin, models.Model):
@@ -48,6 +49,7 @@ class Project(ConcurrentTransitionMixin, models.Model):
         verbose_name = "SOW project"
         constraints = [
             models.CheckConstraint(condition=models.Q(percent_complete__lte=100), name="percent_at_most_100"),
+            bounded("percent_complete", PERCENT), bounded("budget_hours", HOURS),
         ]
 
     def __str__(self) -> str:
@@ -122,7 +124,8 @@ class ChangeOrder(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="change_order_positive")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="change_order_positive"),
+                       bounded("amount", MONEY)]
 
 
 class TimeEntry(models.Model):
@@ -141,7 +144,8 @@ class TimeEntry(models.Model):
         ordering = ["date", "id"]
         verbose_name_plural = "time entries"
         constraints = [models.CheckConstraint(condition=models.Q(hours__gt=0, hours__lte=24),
-                                              name="hours_in_a_day")]
+                                              name="hours_in_a_day"),
+                       bounded("hours", HOURS_IN_A_DAY)]
 
 
 class AcceptanceRequest(models.Model):
@@ -208,6 +212,9 @@ class WrapUp(models.Model):
     actual_hours = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     actual_cost = MoneyField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [bounded("actual_hours", HOURS, null=True), bounded("actual_cost", MONEY, null=True)]
 
     def __str__(self) -> str:
         return f"Wrap-up of {self.project}"

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from psops.accounts import roles
 from psops.accounts.roles import has_role
-from psops.crm.selectors import opportunity_list
+from psops.crm.scope import deal_scope, owned_by
 
 from .models import Assignment, Project
 
@@ -28,17 +28,18 @@ def may_list_projects(user: Any) -> bool:
 
 
 def project_scope(*, user: Any) -> QuerySet[Project]:
-    """The projects this user may see, unshaped."""
-    qs = Project.objects.all()
+    """The projects this user may see, unshaped: never more than the projects of the deals they see
+    (psops.crm.scope), and of those an engineer's list holds the projects they are assigned to."""
     if not may_list_projects(user):
-        return qs.none()
+        return Project.objects.none()
+    qs = Project.objects.filter(deal_scope(user, via="ps_opportunity__parent__"))
     if user.is_superuser or has_role(user, *SEES_ALL):
         return qs
     mine = Q(pk__in=[])
     if has_role(user, roles.PS_ENGINEER):
         mine |= Q(pk__in=Assignment.objects.filter(engineer=user).values("project_id"))
     if has_role(user, roles.SALES_REP):
-        mine |= Q(ps_opportunity__parent__in=opportunity_list(user=user).values("pk"))
+        mine |= owned_by(user, via="ps_opportunity__parent__")
     return qs.filter(mine)
 
 

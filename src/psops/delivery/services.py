@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +20,9 @@ from psops.core.business_days import Calendar, local_date, start_of_day
 from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount
 from psops.core.permissions import require
+from psops.core.quantities import HOURS, HOURS_IN_A_DAY, MONEY, Bound
+from psops.core.quantities import check as check_bound
+from psops.core.quantities import parse as parse_quantity
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact
 from psops.crm.services import contact_check, record, save_transition
@@ -188,6 +191,9 @@ def change_order_add(*, user: Any, project: Project, description: str, amount: A
     if value <= 0 or not (description or "").strip():
         raise ApplicationError(code="invalid-change-order", message="A change order needs a description and a "
                                                                     "positive amount.")
+    # The engagement's value (and so its PS amount and every invoice) is one amount too: it stays within the bound.
+    check_bound(project_value(project) + value, MONEY, field="amount",
+                what=f"With this change order the engagement's value ({project.currency})")
     with transaction.atomic():
         order = ChangeOrder.objects.create(project=project, description=description.strip(), amount=value,
                                            created_by=user)
@@ -197,19 +203,14 @@ def change_order_add(*, user: Any, project: Project, description: str, amount: A
     return order
 
 
-def _hours(raw: Any, field: str) -> Decimal:
-    try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, ValueError) as exc:
-        raise ApplicationError(code="invalid-hours", message=f"{field} '{raw}' is not a number.", field=field) from exc
-    if isinstance(raw, float) or not value.is_finite() or value < 0:
-        raise ApplicationError(code="invalid-hours", message=f"{field} must be a non-negative decimal.", field=field)
-    return value.quantize(Decimal("0.01"))
+def _hours(raw: Any, field: str, bound: Bound = HOURS) -> Decimal:
+    """Hours as a person gives them: a decimal (never a float) from 0 to the bound, two places at most."""
+    return parse_quantity(raw, bound, field=field)
 
 
 def time_log(*, user: Any, project: Project, date: dt.date, hours: Any, note: str = "") -> TimeEntry:
     require(user, "delivery.log_time", project, message="Only engineers on the project log time to it.")
-    value = _hours(hours, "hours")
+    value = _hours(hours, "hours", HOURS_IN_A_DAY)
     if not Decimal(0) < value <= 24:
         raise ApplicationError(code="invalid-hours", message="Hours in a day are more than 0 and at most 24.",
                                field="hours")

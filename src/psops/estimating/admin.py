@@ -145,8 +145,7 @@ class PriceBookAdmin(TableVersionAdmin):
 
 @admin.register(MigrationMatrix)
 class MigrationMatrixAdmin(TableVersionAdmin):
-    list_display = [*TableVersionAdmin.list_display, "large_repo_block_size", "large_repo_block_price",
-                    "technical_review_over"]
+    list_display = [*TableVersionAdmin.list_display, "large_repo_block_size", "large_repo_block_price"]
     inlines = [MigrationBandInline]
 
 

@@ -15,7 +15,8 @@ Three templates:
 - ``implementation``: days per activity times the rate card's day rate, low and high, plus project management as a
   share of the delivery days.
 
-Every ROM whose high value is over the review threshold (50,000) carries the ``technical-architect-review`` flag.
+Every ROM whose high value is over the approval policy's review threshold (50,000 by default) carries the
+``technical-architect-review`` flag.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
 
+from psops.approvals.policy import DEFAULT_RULES, review_threshold
 from psops.core.errors import ApplicationError
 from psops.core.money import fmt, quantize
+from psops.core.quantities import COUNT, DAYS, MONEY, Bound
+from psops.core.quantities import check as check_bound
 
 PRICE_BOOK = "price-book"
 SM_TO_SAAS = "sm-to-saas"
@@ -45,7 +49,8 @@ FLAG_TRAVEL = "travel-billed-separately"
 SEAT_SKU = "SRV-PERSEAT-R"
 MAX_ATTENDEES_PER_SESSION = 12
 DEFAULT_CURRENCY = "USD"
-DEFAULT_TECHNICAL_REVIEW_OVER = Decimal("50000")
+# The review threshold is the approval policy's (its default rules here; the active policy in the database).
+DEFAULT_TECHNICAL_REVIEW_OVER = review_threshold(DEFAULT_RULES)
 DEFAULT_LARGE_REPO_BLOCK_SIZE = 10
 DEFAULT_LARGE_REPO_BLOCK_PRICE = Decimal("12000")
 # Rapid Results - self-managed (GL-RR-SELF) is 40,000 for 20 days: 2,000 a day.
@@ -53,8 +58,9 @@ DEFAULT_DAY_RATE = Decimal("2000")
 DEFAULT_MANAGEMENT_PERCENT_LOW = Decimal("10")
 DEFAULT_MANAGEMENT_PERCENT_HIGH = Decimal("15")
 
-# No answer may exceed this: it keeps every total within the 16 digits a money column holds.
-MAX_ANSWER = 1_000_000
+# No answer may exceed this (the bound of a count, psops.core.quantities); totals are held to the ceiling of one
+# amount as well (`calculate`).
+MAX_ANSWER = int(COUNT.maximum)
 
 LINE_MIGRATION = "SM-SAAS-MIGRATION"
 LINE_LARGE_REPOS = "SM-SAAS-LARGE-REPOS"
@@ -199,8 +205,9 @@ class Tables:
     price_book: PriceBookTable | None
     migration_matrix: MigrationTable | None
     rate_card: RateCardTable | None
-    # A ROM whose high value is strictly over this needs a technical architect's review.
-    technical_review_over: Decimal = DEFAULT_TECHNICAL_REVIEW_OVER
+    # A ROM whose high value is strictly over this needs a technical architect's review (None: never). The figure is
+    # the active approval policy's, read by `load_tables`; the calculator only quotes it in its flag.
+    technical_review_over: Decimal | None = DEFAULT_TECHNICAL_REVIEW_OVER
 
 
 # ------------------------------------------------------------------------------------------------------- templates
@@ -404,6 +411,9 @@ def calculate(template: str, answers: Mapping[str, str | int], tables: Tables) -
         estimate = _sm_to_saas(answers, tables)
     else:
         estimate = _implementation(answers, tables)
+    for total in (estimate.low, estimate.high):
+        if total is not None:  # an estimate beyond one amount is not a deal anybody quotes: refuse, do not store
+            check_bound(total, MONEY, field="answers", what=f"The estimate's total ({estimate.currency})")
     return _with_review_flag(estimate, tables.technical_review_over)
 
 
@@ -414,12 +424,18 @@ def _totals(lines: Iterable[Line], currency: str) -> tuple[Decimal, Decimal]:
     return quantize(low, currency), quantize(high, currency)
 
 
-def _with_review_flag(estimate: Estimate, threshold: Decimal) -> Estimate:
-    if estimate.high is None or estimate.high <= threshold:
+def review_flag(high: Decimal | None, currency: str, threshold: Decimal | None) -> Flag | None:
+    """The technical-review flag for a ROM of this high value, when the policy's threshold asks for one."""
+    if high is None or threshold is None or high <= threshold:
+        return None
+    return Flag(FLAG_TECHNICAL_REVIEW, f"The high value {fmt(high, currency)} is over {fmt(threshold, currency)}: a "
+                                       f"technical architect reviews this ROM as well.")
+
+
+def _with_review_flag(estimate: Estimate, threshold: Decimal | None) -> Estimate:
+    flag = review_flag(estimate.high, estimate.currency, threshold)
+    if flag is None:
         return estimate
-    flag = Flag(FLAG_TECHNICAL_REVIEW, f"The high value {fmt(estimate.high, estimate.currency)} is over "
-                                       f"{fmt(threshold, estimate.currency)}: a technical architect reviews this ROM "
-                                       f"as well.")
     return Estimate(estimate.template, estimate.currency, estimate.low, estimate.high, estimate.lines,
                     estimate.flags + (flag,), estimate.assumptions, estimate.table_versions, estimate.answers)
 
@@ -563,13 +579,15 @@ def _csv_rows(name: str) -> list[dict[str, str]]:
     return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
 
 
-def _decimal(raw: str, where: str) -> Decimal:
+def _decimal(raw: str, where: str, bound: Bound = MONEY) -> Decimal:
     try:
         value = Decimal(raw)
     except InvalidOperation:
         raise ApplicationError(code="invalid-table", message=f"{where}: '{raw}' is not a number.") from None
     if not value.is_finite() or value < 0:
         raise ApplicationError(code="invalid-table", message=f"{where}: '{raw}' is not a non-negative number.")
+    if value > bound.maximum:
+        raise ApplicationError(code="invalid-table", message=f"{where}: '{raw}' is above {bound.show(bound.maximum)}.")
     return value
 
 
@@ -585,8 +603,8 @@ def tables_from_csv() -> Tables:
                        quantize(_decimal(row["high_usd"], CSV_MIGRATION_MATRIX)))
                   for row in _csv_rows(CSV_MIGRATION_MATRIX))
     activities = tuple(Activity(row["code"], row["question"], row["description"],
-                                _decimal(row["low_days"], f"{CSV_RATE_CARD} {row['code']}"),
-                                _decimal(row["high_days"], f"{CSV_RATE_CARD} {row['code']}"))
+                                _decimal(row["low_days"], f"{CSV_RATE_CARD} {row['code']}", DAYS),
+                                _decimal(row["high_days"], f"{CSV_RATE_CARD} {row['code']}", DAYS))
                        for row in _csv_rows(CSV_RATE_CARD))
     return Tables(
         price_book=PriceBookTable(None, DEFAULT_CURRENCY, items),
@@ -615,5 +633,13 @@ def tables_from_db() -> Tables:
             card.version, card.currency, card.day_rate,
             tuple(Activity(a.code, a.question, a.description, a.low_days, a.high_days) for a in card.activities.all()),
             card.management_percent_low, card.management_percent_high),
-        technical_review_over=DEFAULT_TECHNICAL_REVIEW_OVER if matrix is None else matrix.technical_review_over,
+        technical_review_over=policy_review_threshold(),
     )
+
+
+def policy_review_threshold() -> Decimal | None:
+    """The review threshold of the active approval policy (the one place it is stored)."""
+    from psops.approvals.models import ApprovalPolicy
+
+    active = ApprovalPolicy.objects.filter(is_active=True).only("rules").first()
+    return None if active is None else review_threshold(active.rules)

@@ -47,8 +47,7 @@ def load_default_tables(apps: Any = None) -> list[str]:
         matrix = MigrationMatrix.objects.create(
             version=1, is_active=True, note=DEFAULT_NOTE, currency=matrix_source.currency,
             large_repo_block_size=matrix_source.large_repo_block_size,
-            large_repo_block_price=matrix_source.large_repo_block_price,
-            technical_review_over=tables.technical_review_over)
+            large_repo_block_price=matrix_source.large_repo_block_price)
         MigrationBand.objects.bulk_create(
             MigrationBand(matrix=matrix, users_max=b.users_max, projects_max=b.projects_max, low=b.low, high=b.high)
             for b in matrix_source.bands)

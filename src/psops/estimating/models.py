@@ -6,6 +6,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from psops.core.errors import ApplicationError
 from psops.core.money import MoneyField, currency_field
+from psops.core.quantities import COUNT, DAYS, MONEY, PERCENT, bounded
 
 
 class TableVersion(models.Model):
@@ -47,6 +48,7 @@ class PriceBookItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["price_book", "sku"], name="sku_unique_per_price_book"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="price_not_negative"),
+            bounded("price", MONEY),
         ]
 
     def __str__(self) -> str:
@@ -59,12 +61,12 @@ class MigrationMatrix(TableVersion):
     currency = currency_field()
     large_repo_block_size = models.PositiveIntegerField(default=10)
     large_repo_block_price = MoneyField(default=12000)
-    technical_review_over = MoneyField(default=50000)
 
     class Meta(TableVersion.Meta):
         verbose_name_plural = "migration matrices"
         constraints = [models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
-                                               name="one_active_migration_matrix")]
+                                               name="one_active_migration_matrix"),
+                       bounded("large_repo_block_size", COUNT), bounded("large_repo_block_price", MONEY)]
 
 
 class MigrationBand(models.Model):
@@ -79,6 +81,7 @@ class MigrationBand(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["matrix", "users_max", "projects_max"], name="one_band_per_cell"),
             models.CheckConstraint(condition=models.Q(low__lte=models.F("high")), name="band_low_not_above_high"),
+            bounded("users_max", COUNT), bounded("projects_max", COUNT), bounded("low", MONEY), bounded("high", MONEY),
         ]
 
 
@@ -93,7 +96,9 @@ class RateCard(TableVersion):
 
     class Meta(TableVersion.Meta):
         constraints = [models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
-                                               name="one_active_rate_card")]
+                                               name="one_active_rate_card"),
+                       bounded("day_rate", MONEY), bounded("management_percent_low", PERCENT),
+                       bounded("management_percent_high", PERCENT)]
 
 
 class RateCardActivity(models.Model):
@@ -113,6 +118,7 @@ class RateCardActivity(models.Model):
             models.UniqueConstraint(fields=["rate_card", "code"], name="activity_unique_per_rate_card"),
             models.CheckConstraint(condition=models.Q(low_days__lte=models.F("high_days")),
                                    name="activity_low_not_above_high"),
+            bounded("low_days", DAYS), bounded("high_days", DAYS),
         ]
 
 
@@ -193,6 +199,7 @@ class RomVersion(models.Model):
             models.UniqueConstraint(fields=["rom", "number"], name="rom_version_number_unique"),
             models.CheckConstraint(condition=models.Q(low__isnull=True) | models.Q(low__lte=models.F("high")),
                                    name="rom_low_not_above_high"),
+            bounded("low", MONEY, null=True), bounded("high", MONEY, null=True),
         ]
 
     def __str__(self) -> str:

@@ -111,8 +111,8 @@ def rom_open_ps_opportunity(*, user: Any, rom: Rom, name: str = "", ps_amount: A
     asked = rom
     with transaction.atomic():
         # Judge the ROM as it is now, locked, not as the page that asked saw it.
-        rom = Rom.objects.select_for_update().select_related("opportunity", "current", "ps_opportunity").get(
-            pk=rom.pk)
+        rom = (Rom.objects.select_for_update(of=("self",))  # the ROM row only: its PS opportunity may be none yet
+               .select_related("opportunity", "current", "ps_opportunity").get(pk=rom.pk))
         rom_open_ps_opportunity_check(user=user, rom=rom)
         version = rom.current
         amount = ps_amount if ps_amount is not None else (version.high if version and version.high is not None
@@ -161,8 +161,12 @@ def rom_estimate_manual(*, user: Any, rom: Rom, low: Any, high: Any, note: str) 
         was = rom.status
         rom.revise()
         number = (rom.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        flags = [f for f in previous.flags if f["code"] != calculator.FLAG_ENGAGEMENT_MANAGER]
+        flags = [f for f in previous.flags
+                 if f["code"] not in (calculator.FLAG_ENGAGEMENT_MANAGER, calculator.FLAG_TECHNICAL_REVIEW)]
         flags.append({"code": "manual-estimate", "message": f"Estimated by the engagement manager: {note.strip()}"})
+        review = calculator.review_flag(high_value, currency, calculator.policy_review_threshold())
+        if review is not None:
+            flags.append(review.as_dict())
         version = RomVersion.objects.create(
             rom=rom, number=number, answers=previous.answers, currency=currency, low=low_value, high=high_value,
             lines=[{"code": "EM-ESTIMATE", "description": f"Engagement manager's estimate: {note.strip()[:150]}",

@@ -113,8 +113,8 @@ def backlog(user: Any, currency: str) -> Panel:
         "No backlog: every signed project is completed, or none is signed yet.")
 
 
-def approvals(today: dt.date) -> Panel:
-    waiting = selectors.approvals_waiting(today=today)
+def approvals(user: Any, today: dt.date) -> Panel:
+    waiting = selectors.approvals_waiting(user=user, today=today)
     labels = [f"{label} days" for label, _ in waiting.by_age]
     chart = bar_chart(chart_id="chart-approvals", title="Approvals waiting, by age in business days",
                       labels=labels if waiting.count else [],
@@ -130,8 +130,8 @@ def approvals(today: dt.date) -> Panel:
                  "Nothing waits for a decision.")
 
 
-def step_times() -> Panel:
-    steps = selectors.step_times()
+def step_times(user: Any) -> Panel:
+    steps = selectors.step_times(user=user)
     done = [s for s in steps if s.count]
     chart = hbar_chart(chart_id="chart-steps", title="Time spent in each step", labels=[s.label for s in steps]
                        if done else [],
@@ -168,6 +168,6 @@ def dashboard(*, user: Any, today: dt.date | None = None) -> list[Panel]:
     """Every panel this user may see, in the order of the process."""
     today = today or timezone.localdate()
     currency = settings.PSOPS["DEFAULT_CURRENCY"]
-    panels = [pipeline(user, currency), approvals(today), step_times(), bookings(user, currency, today),
+    panels = [pipeline(user, currency), approvals(user, today), step_times(user), bookings(user, currency, today),
               backlog(user, currency), receivables(user, today)]
     return [p for p in panels if p is not None]

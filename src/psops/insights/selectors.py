@@ -1,7 +1,10 @@
 """Reads for the dashboards: figures across the whole chain, each at a fixed number of queries.
 
-Deal figures (pipeline, bookings, backlog) cover the deals the user may see (a sales rep: their own and their
-reports'); approvals and the time spent in each step are the whole team's; receivables are Finance's.
+Every figure covers only what the user sees (decision 0008): pipeline, bookings, backlog and the time spent in each
+step count the deals within their reach (psops.crm.scope: a sales rep their own and their reports', other roles
+every deal, someone without a role none); approvals waiting count the requests the approvals list would show them
+(psops.approvals.selectors.approval_scope); receivables are Finance's. Filters are in SQL, so a figure costs the
+same number of queries whoever asks.
 """
 
 from __future__ import annotations
@@ -15,27 +18,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from psops.activity.models import TimelineEvent
 from psops.approvals.models import ApprovalRequest
-from psops.approvals.selectors import SERVICE_LEVEL_DAYS, with_age
+from psops.approvals.selectors import SERVICE_LEVEL_DAYS, approval_scope, with_age
 from psops.billing.selectors import ageing, may_list_invoices
 from psops.crm.choices import PS_OPEN_STAGES, PSStage
-from psops.crm.models import PSOpportunity
-from psops.crm.selectors import opportunity_list
+from psops.crm.models import Opportunity, PSOpportunity
+from psops.crm.scope import ALL, deal_reach, deal_scope
 from psops.delivery.models import Project
 from psops.delivery.selectors import UNDELIVERED
 from psops.estimating.models import RomVersion
 
 ZERO = Decimal("0.00")
-
-
-def _deals(user: Any) -> QuerySet:
-    """The ids of the deals this user may see (the deals list's own rule)."""
-    return opportunity_list(user=user).order_by().values("pk")
 
 
 # --- Pipeline and bookings -------------------------------------------------------------------------------------
@@ -52,7 +50,7 @@ class StageTotal:
 
 def pipeline_by_stage(*, user: Any) -> list[StageTotal]:
     """Open PS opportunities by PS stage (in process order) and currency: how many, and their PS amounts."""
-    rows = (PSOpportunity.objects.filter(parent__in=_deals(user), stage__in=PS_OPEN_STAGES).order_by()
+    rows = (PSOpportunity.objects.filter(deal_scope(user, via="parent__"), stage__in=PS_OPEN_STAGES).order_by()
             .values("stage", "currency").annotate(count=Count("pk"), amount=Sum("ps_amount")))
     order: dict[str, int] = {stage: i for i, stage in enumerate(PS_OPEN_STAGES)}
     result = [StageTotal(r["stage"], PSStage(r["stage"]).label, r["currency"], r["count"], r["amount"] or ZERO)
@@ -82,7 +80,8 @@ def bookings_by_month(*, user: Any, today: dt.date | None = None, months: int = 
     today = today or timezone.localdate()
     starts = _month_starts(today, months)
     since = timezone.make_aware(dt.datetime.combine(starts[0], dt.time.min))
-    rows = (PSOpportunity.objects.filter(parent__in=_deals(user), stage=PSStage.CLOSED_WON, closed_at__gte=since)
+    rows = (PSOpportunity.objects.filter(deal_scope(user, via="parent__"), stage=PSStage.CLOSED_WON,
+                                         closed_at__gte=since)
             .annotate(month=TruncMonth("closed_at")).order_by()
             .values("month", "currency").annotate(count=Count("pk"), amount=Sum("ps_amount")))
     found: dict[tuple[dt.date, str], MonthTotal] = {}
@@ -108,7 +107,7 @@ class BacklogTotal:
 def backlog(*, user: Any) -> list[BacklogTotal]:
     """Signed work not yet delivered: the SOW price of every project not yet completed (nor closed or cancelled),
     by project state."""
-    rows = (Project.objects.filter(ps_opportunity__parent__in=_deals(user), state__in=UNDELIVERED).order_by()
+    rows = (Project.objects.filter(deal_scope(user, via="ps_opportunity__parent__"), state__in=UNDELIVERED).order_by()
             .values("state", "currency").annotate(count=Count("pk"), amount=Sum("sow__price")))
     order: dict[str, int] = {state: i for i, state in enumerate(UNDELIVERED)}
     result = [BacklogTotal(r["state"], Project.State(r["state"]).label, r["currency"], r["count"],
@@ -129,10 +128,11 @@ class Waiting:
     oldest: list[ApprovalRequest]  # the five oldest, with `age_days`
 
 
-def approvals_waiting(*, today: dt.date | None = None) -> Waiting:
-    """Every pending approval request by its age in business days, against the 3-day service level."""
-    pending = with_age(ApprovalRequest.objects.filter(state=ApprovalRequest.State.PENDING).order_by("submitted_at"),
-                       today=today)
+def approvals_waiting(*, user: Any, today: dt.date | None = None) -> Waiting:
+    """The pending approval requests this user may see (`approval_scope`: those they may decide, sent or wrote, or
+    on deals they see) by their age in business days, against the 3-day service level."""
+    pending = with_age(ApprovalRequest.objects.filter(approval_scope(user), state=ApprovalRequest.State.PENDING)
+                       .order_by("submitted_at"), today=today)
     ages: list[int] = [r.age_days for r in pending]  # type: ignore[attr-defined]
     by_age = [(label, sum(1 for age in ages if low <= age and (high is None or age <= high)))
               for label, low, high in AGE_BUCKETS]
@@ -173,14 +173,24 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
-def step_times() -> list[StepTime]:
-    """Median and 90th percentile of the time each step took, from the timeline: a ROM from its creation to the
-    approval that approved it, a quote from sent to accepted, a SOW from drafted to signed, a project from created
-    to completed. Two queries, whatever the number of records."""
+def _events_seen(user: Any) -> Q:
+    """Timeline events of the deals this user sees: each is filed under its deal's thread (psops.crm.services.record),
+    rooted at the opportunity."""
+    if deal_reach(user) == ALL:
+        return Q()
+    return Q(thread__root_type__app_label=Opportunity._meta.app_label,
+             thread__root_type__model=Opportunity._meta.model_name,
+             thread__root_id__in=Opportunity.objects.filter(deal_scope(user)).values("pk"))
+
+
+def step_times(*, user: Any) -> list[StepTime]:
+    """Median and 90th percentile of the time each step took on the deals this user sees, from the timeline: a ROM
+    from its creation to the approval that approved it, a quote from sent to accepted, a SOW from drafted to signed,
+    a project from created to completed. Two queries, whatever the number of records."""
     verbs = {v for s in STEPS for v in (s.start, s.end)}
     firsts: dict[str, dict[int, dt.datetime]] = defaultdict(dict)
     lasts: dict[str, dict[int, dt.datetime]] = defaultdict(dict)
-    for row in (TimelineEvent.objects.filter(verb__in=verbs).order_by().values("verb", "subject_id")
+    for row in (TimelineEvent.objects.filter(_events_seen(user), verb__in=verbs).order_by().values("verb", "subject_id")
                 .annotate(first=Min("created_at"), last=Max("created_at"))):
         firsts[row["verb"]][row["subject_id"]] = row["first"]
         lasts[row["verb"]][row["subject_id"]] = row["last"]

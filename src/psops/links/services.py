@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from psops.core.client import public_base_url
 from psops.core.errors import ApplicationError
 
 from .models import CustomerLink
@@ -53,7 +54,8 @@ def _hash(raw: str) -> str:
 
 
 def link_url(token: str) -> str:
-    return settings.PSOPS["BASE_URL"].rstrip("/") + reverse("portal:open", kwargs={"token": token})
+    """The full address of a link: PSOPS_BASE_URL, else the address of the request being served, else the default."""
+    return public_base_url() + reverse("portal:open", kwargs={"token": token})
 
 
 def _unknown() -> LinkRefused:

@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from psops.core.business_days import local_date
+from psops.core.client import client_address
 from psops.core.errors import ApplicationError
 from psops.crm.customer import CustomerActor
 from psops.delivery import services as delivery
@@ -184,7 +185,7 @@ def _gone(request: HttpRequest, refusal: ApplicationError) -> HttpResponse:
 
 
 def _customer(request: HttpRequest, link: CustomerLink) -> CustomerActor:
-    return CustomerActor(contact=link.contact, ip_address=request.META.get("REMOTE_ADDR", "")[:64],
+    return CustomerActor(contact=link.contact, ip_address=client_address(request)[:64],
                          user_agent=request.META.get("HTTP_USER_AGENT", "")[:400])
 
 

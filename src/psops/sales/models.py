@@ -11,6 +11,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from psops.core.errors import ApplicationError
 from psops.core.money import MoneyField, currency_field
+from psops.core.quantities import COUNT, MONEY, NET_DAYS, PERCENT, bounded
 
 from .choices import DEFAULT_NET_DAYS, BillingTerms
 
@@ -59,6 +60,8 @@ class Quote(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(condition=models.Q(discount_percent__gte=0, discount_percent__lte=100),
                                    name="quote_discount_in_range"),
             models.CheckConstraint(condition=models.Q(total__gte=0), name="quote_total_not_negative"),
+            bounded("discount_percent", PERCENT), bounded("subtotal", MONEY), bounded("discount_amount", MONEY),
+            bounded("total", MONEY),
             # At most one live quote per PS opportunity: two quotes can never be with the customer at once.
             models.UniqueConstraint(fields=["ps_opportunity"], condition=models.Q(state__in=LIVE_QUOTE_STATES),
                                     name="one_live_quote_per_ps_opportunity"),
@@ -120,7 +123,8 @@ class QuoteLine(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="quote_line_price_ok")]
+        constraints = [models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="quote_line_price_ok"),
+                       bounded("quantity", COUNT), bounded("unit_price", MONEY), bounded("amount", MONEY)]
 
     def __str__(self) -> str:
         return f"{self.code} x{self.quantity}"
@@ -173,7 +177,9 @@ class Sow(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "SOW"
-        constraints = [models.CheckConstraint(condition=models.Q(price__gte=0), name="sow_price_not_negative")]
+        constraints = [models.CheckConstraint(condition=models.Q(price__gte=0), name="sow_price_not_negative"),
+                       bounded("price", MONEY), bounded("net_days", NET_DAYS),
+                       bounded("hourly_rate", MONEY, null=True)]
 
     def __str__(self) -> str:
         return f"SOW-{self.pk:05d} v{self.version}" if self.pk else "new SOW"
@@ -260,7 +266,8 @@ class SowMilestone(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="milestone_amount_positive")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="milestone_amount_positive"),
+                       bounded("amount", MONEY)]
 
     def __str__(self) -> str:
         return self.name

@@ -17,6 +17,9 @@ from psops.approvals.services import approvers_for, policy_active, request_decid
 from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount, quantize
 from psops.core.permissions import require
+from psops.core.quantities import COUNT, MONEY, NET_DAYS, PERCENT
+from psops.core.quantities import check as check_bound
+from psops.core.quantities import parse as parse_quantity
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact, PSOpportunity
 from psops.crm.services import contact_check, ps_alive_check, ps_amount_follow, ps_stage, record, save_transition
@@ -54,9 +57,10 @@ def _quote_lines_from_price_book(items: list[tuple[str, int]], currency: str) ->
         if sku not in prices:
             raise ApplicationError(code="unknown-sku", message=f"'{sku}' is not in the active price book.",
                                    field="lines")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= COUNT.maximum:
             raise ApplicationError(code="invalid-quantity", message=f"Quantity of {sku} must be a whole number "
-                                                                    "of at least 1.", field="lines")
+                                                                    f"from 1 to {COUNT.show(COUNT.maximum)}.",
+                                   field="lines")
         item = prices[sku]
         lines.append(QuoteLine(code=sku, description=item.name, quantity=quantity, unit_price=item.price,
                                amount=quantize(item.price * quantity, currency)))
@@ -112,13 +116,13 @@ def quote_create(*, user: Any, ps_opportunity: PSOpportunity, valid_until: dt.da
         raise ApplicationError(code="invalid-validity", message="A quote's validity date cannot be in the past.",
                                field="valid_until")
     currency = ps_opportunity.currency
-    discount = parse_amount(discount_percent, "USD", field="discount")
-    if discount > HUNDRED:
-        raise ApplicationError(code="invalid-discount", message="A discount is at most 100%.", field="discount")
+    discount = parse_quantity(discount_percent, PERCENT, field="discount", invalid_code="invalid-amount",
+                              range_code="invalid-discount")
     lines = _quote_lines_from_price_book(items, currency) if items else _quote_lines_from_rom(rom, currency)
     if not lines:
         raise ApplicationError(code="quote-empty", message="A quote needs at least one line.", field="lines")
     subtotal = quantize(sum((line.amount for line in lines), Decimal(0)), currency)
+    check_bound(subtotal, MONEY, field="lines", what=f"The quote's subtotal ({currency})")
     discount_amount = quantize(subtotal * discount / HUNDRED, currency)
     _within_rom(rom.approved_version, subtotal - discount_amount)
     with transaction.atomic():
@@ -445,9 +449,9 @@ def sow_update(*, user: Any, sow: Sow, milestones: list[tuple] | None = None, **
     if "hourly_rate" in fields and fields["hourly_rate"] is not None:
         fields["hourly_rate"] = parse_amount(fields["hourly_rate"], sow.currency, field="hourly rate")
     net_days = fields.get("net_days", 30)
-    if isinstance(net_days, bool) or not isinstance(net_days, int) or not 0 <= net_days <= 120:
-        raise ApplicationError(code="invalid-net-days", message="Net days is a whole number from 0 to 120.",
-                               field="net_days")
+    if isinstance(net_days, bool) or not isinstance(net_days, int) or not 0 <= net_days <= NET_DAYS.maximum:
+        raise ApplicationError(code="invalid-net-days",
+                               message=f"Net days is a whole number from 0 to {NET_DAYS.maximum}.", field="net_days")
     with transaction.atomic():
         for name, value in fields.items():
             setattr(sow, name, value)

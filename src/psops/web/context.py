@@ -33,7 +33,8 @@ def navigation(request):
         items.append(("web:projects", "Projects"))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
         items.append(("web:invoices", "Invoices"))
-    items.append(("web:dashboards", "Dashboards"))
+    if mine:  # someone without a role sees no figures (decision 0008)
+        items.append(("web:dashboards", "Dashboards"))
     # Only pages that exist are offered.
     items = [(name, label) for name, label in items if _resolves(name)]
     from psops.activity.selectors import unread_notifications

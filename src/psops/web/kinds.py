@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -14,6 +14,11 @@ from psops.approvals import services as approvals
 from psops.approvals.models import ApprovalRequest
 from psops.billing import services as billing
 from psops.billing.models import CollectionCase, Invoice
+from psops.core.errors import ApplicationError
+from psops.core.formfields import MoneyFormField, QuantityFormField, WholeNumberFormField
+from psops.core.money import parse_amount
+from psops.core.quantities import HOURS, HOURS_IN_A_DAY, NET_DAYS, PERCENT
+from psops.core.quantities import parse as parse_quantity
 from psops.crm import services as crm
 from psops.crm.choices import LossReason, PSStage, Stage
 from psops.crm.models import Contact, Opportunity, PSOpportunity
@@ -93,7 +98,7 @@ register(
 
 
 class AmountForm(forms.Form):
-    ps_amount = forms.DecimalField(label="PS amount", min_value=0, max_digits=14, decimal_places=2)
+    ps_amount = MoneyFormField(label="PS amount")
     reason = forms.CharField(label="Why", required=False, max_length=200)
 
 
@@ -104,8 +109,7 @@ class LostForm(forms.Form):
 
 class QuoteForm(forms.Form):
     valid_until = forms.DateField(label="Valid until", widget=DATE)
-    discount_percent = forms.DecimalField(label="Discount (%)", min_value=0, max_value=100, initial=0,
-                                          decimal_places=2)
+    discount_percent = QuantityFormField(bound=PERCENT, label="Discount (%)", initial=0)
     billing_terms = forms.ChoiceField(label="Billing terms", choices=BillingTerms.choices)
     investment = forms.BooleanField(label="Investment (free services)", required=False)
 
@@ -152,8 +156,8 @@ class OpenPsForm(forms.Form):
 
 
 class EstimateForm(forms.Form):
-    low = forms.DecimalField(label="Low (USD)", min_value=0, max_digits=14, decimal_places=2)
-    high = forms.DecimalField(label="High (USD)", min_value=0, max_digits=14, decimal_places=2)
+    low = MoneyFormField(label="Low (USD)")
+    high = MoneyFormField(label="High (USD)")
     note = forms.CharField(label="How it was estimated", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -276,6 +280,7 @@ class SowForm(forms.ModelForm):
 
     def __init__(self, *args, instance=None, **kwargs):
         super().__init__(*args, instance=instance, **kwargs)
+        self.fields["net_days"] = WholeNumberFormField(bound=NET_DAYS, label="Net days")
 
 
 class MilestonesForm(forms.Form):
@@ -304,17 +309,18 @@ class MilestonesForm(forms.Form):
             amount = parts[1].replace(",", "")
             try:
                 if amount.endswith("%"):
-                    percent = Decimal(amount[:-1])
-                    if not 0 < percent <= 100:
-                        raise InvalidOperation
+                    percent = parse_quantity(amount[:-1], PERCENT, field=f"Line {number}: the percent")
+                    if percent <= 0:
+                        raise ApplicationError(code="invalid-milestone",
+                                               message=f"Line {number}: a milestone is above 0% of the price.")
                     value = (self.sow.price * percent / 100).quantize(Decimal("0.01"))
                 else:
-                    value = Decimal(amount)
-                if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -2:
-                    raise InvalidOperation
-            except (InvalidOperation, ValueError) as exc:
-                raise forms.ValidationError(f"Line {number}: '{parts[1]}' is not an amount above zero or a percent "
-                                            "from 0 to 100.") from exc
+                    value = parse_amount(amount, self.sow.currency, field=f"Line {number}: the amount")
+                    if value <= 0:
+                        raise ApplicationError(code="invalid-milestone",
+                                               message=f"Line {number}: a milestone's amount is above zero.")
+            except ApplicationError as refused:
+                raise forms.ValidationError(refused.message) from refused
             due = None
             if len(parts) == 3 and parts[2]:
                 try:
@@ -391,21 +397,21 @@ class EngineerForm(forms.Form):
 class KickOffForm(forms.Form):
     kickoff_date = forms.DateField(label="Kick-off", widget=DATE)
     go_live_date = forms.DateField(label="Go-live", widget=DATE, required=False)
-    budget_hours = forms.DecimalField(label="Budget hours", min_value=0, decimal_places=2, required=False)
+    budget_hours = QuantityFormField(bound=HOURS, label="Budget hours", required=False)
 
 
 class ProgressForm(forms.Form):
-    percent = forms.IntegerField(label="Percent complete", min_value=0, max_value=98)
+    percent = WholeNumberFormField(bound=PERCENT, label="Percent complete", maximum=98)
 
 
 class ChangeOrderForm(forms.Form):
     description = forms.CharField(label="Description", max_length=300)
-    amount = forms.DecimalField(label="Amount", min_value=0, decimal_places=2)
+    amount = MoneyFormField(label="Amount")
 
 
 class TimeForm(forms.Form):
     date = forms.DateField(label="Date", widget=DATE)
-    hours = forms.DecimalField(label="Hours", min_value=0, max_value=24, decimal_places=2)
+    hours = QuantityFormField(bound=HOURS_IN_A_DAY, label="Hours")
     note = forms.CharField(label="Note", required=False, max_length=300)
 
 
@@ -413,8 +419,8 @@ class WrapUpItemForm(forms.Form):
     code = forms.ChoiceField(label="Item", choices=[(c, label) for c, label in WRAP_UP_ITEMS
                                                    if c not in delivery.AUTOMATIC_ITEMS])
     note = forms.CharField(label="Note", required=False, max_length=300)
-    actual_hours = forms.DecimalField(label="Actual hours (for hours and cost)", required=False, decimal_places=2)
-    actual_cost = forms.DecimalField(label="Actual cost (for hours and cost)", required=False, decimal_places=2)
+    actual_hours = QuantityFormField(bound=HOURS, label="Actual hours (for hours and cost)", required=False)
+    actual_cost = MoneyFormField(label="Actual cost (for hours and cost)", required=False)
 
 
 class ReplyForm(forms.Form):
@@ -526,18 +532,18 @@ register(
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(label="Amount", min_value=0, decimal_places=2)
+    amount = MoneyFormField(label="Amount")
     received_on = forms.DateField(label="Received on", widget=DATE)
     reference = forms.CharField(label="Reference", required=False, max_length=100)
 
 
 class MoneyReasonForm(forms.Form):
-    amount = forms.DecimalField(label="Amount", min_value=0, decimal_places=2)
+    amount = MoneyFormField(label="Amount")
     reason = forms.CharField(label="Reason", max_length=300)
 
 
 class PromiseForm(forms.Form):
-    amount = forms.DecimalField(label="Amount promised", min_value=0, decimal_places=2)
+    amount = MoneyFormField(label="Amount promised")
     promised_for = forms.DateField(label="Promised for", widget=DATE)
     note = forms.CharField(label="Note", required=False, max_length=500)
 

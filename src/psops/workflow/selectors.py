@@ -16,6 +16,7 @@ from psops.approvals.services import may_decide
 from psops.billing.models import Invoice
 from psops.billing.selectors import collection_list
 from psops.crm.models import Opportunity, PSOpportunity
+from psops.crm.scope import deal_scope, owned_by
 from psops.delivery.models import Project
 from psops.estimating.models import Rom
 from psops.sales.models import Quote, Sow
@@ -73,11 +74,13 @@ def _approvals_waiting_for(user: Any) -> list[ApprovalRequest]:
 
 
 def work_queue(user: Any) -> list[Queue]:
-    """The sections of this user's home page, in the order they matter to them."""
+    """The sections of this user's home page, in the order they matter to them. Every row is on a deal the user sees
+    (psops.crm.scope), whatever the section's own rule."""
     mine = roles_of(user) if not user.is_superuser else frozenset(roles.ROLES)
+    via = "ps_opportunity__parent__"  # from a quote, SOW or project to its deal
     queues: list[Queue] = []
     if roles.SALES_REP in mine:
-        deals = (Opportunity.objects.filter(Q(owner=user) | Q(owner__manager=user))
+        deals = (Opportunity.objects.filter(owned_by(user))
                  .exclude(stage__in=["closed-won", "8-closed-lost", "9-unqualified", "10-duplicate"])
                  .select_related("account")
                  .prefetch_related(Prefetch("roms", queryset=Rom.objects.order_by("-created_at")),
@@ -96,32 +99,36 @@ def work_queue(user: Any) -> list[Queue]:
                             _approvals_waiting_for(user)))
     if mine & {roles.PS_MANAGER, roles.DIR_CS, roles.DIRECTOR_PS}:
         queues.append(Queue("sows", "SOWs to review", "No SOW waits for review.",
-                            list(Sow.objects.filter(state=Sow.State.IN_REVIEW).exclude(author=user)
+                            list(Sow.objects.filter(deal_scope(user, via=via), state=Sow.State.IN_REVIEW)
+                                 .exclude(author=user)
                                  .select_related("ps_opportunity", "author"))))
     if roles.PS_MANAGER in mine:
         queues.append(Queue("projects", "Projects to staff or advance", "Every project is moving.",
-                            list(Project.objects.filter(state__in=[Project.State.CREATED, Project.State.STAFFED,
-                                                                   Project.State.KICKED_OFF, Project.State.COMPLETED,
-                                                                   Project.State.WRAPPED_UP, Project.State.ON_HOLD])
+                            list(Project.objects.filter(deal_scope(user, via=via), state__in=[
+                                Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF,
+                                Project.State.COMPLETED, Project.State.WRAPPED_UP, Project.State.ON_HOLD])
                                  .select_related("ps_opportunity__parent__account", "engagement_manager"))))
     if roles.PS_ENGINEER in mine:
         queues.append(Queue("quotes", "SOWs to write", "No accepted quote waits for a SOW.",
-                            list(Quote.objects.filter(state=Quote.State.ACCEPTED, sow__isnull=True)
+                            list(Quote.objects.filter(deal_scope(user, via=via), state=Quote.State.ACCEPTED,
+                                                      sow__isnull=True)
                                  .select_related("ps_opportunity__parent__account"))))
         queues.append(Queue("sows", "My SOW drafts", "No SOW draft of yours is open.",
-                            list(Sow.objects.filter(author=user, state=Sow.State.DRAFT)
+                            list(Sow.objects.filter(deal_scope(user, via=via), author=user, state=Sow.State.DRAFT)
                                  .select_related("ps_opportunity"))))
         queues.append(Queue("projects", "My projects and wrap-ups", "You are not on any open project.",
-                            list(Project.objects.filter(assignments__engineer=user)
+                            list(Project.objects.filter(deal_scope(user, via=via), assignments__engineer=user)
                                  .exclude(state__in=[Project.State.CLOSED, Project.State.CANCELLED])
                                  .select_related("ps_opportunity__parent__account").distinct())))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
         today = timezone.localdate()
         queues.append(Queue("invoices", "Invoices to review and issue", "No draft invoice waits.",
-                            list(Invoice.objects.filter(state=Invoice.State.DRAFT)
+                            list(Invoice.objects.filter(deal_scope(user, via=f"project__{via}"),
+                                                        state=Invoice.State.DRAFT)
                                  .select_related("project__ps_opportunity__parent__account"))))
         queues.append(Queue("invoices", "Overdue invoices", "Nothing is overdue.",
-                            list(Invoice.objects.filter(state=Invoice.State.ISSUED, due_date__lt=today)
+                            list(Invoice.objects.filter(deal_scope(user, via=f"project__{via}"),
+                                                        state=Invoice.State.ISSUED, due_date__lt=today)
                                  .select_related("project__ps_opportunity__parent__account").order_by("due_date"))))
         queues.append(Queue("collections", "Collections", "No open collection.", collection_list(user=user)))
     if roles.ADMINISTRATOR in mine or user.is_superuser:

@@ -14,6 +14,8 @@ from psops.billing import services as billing
 from psops.billing.models import CollectionCase, Invoice
 from psops.core.errors import ApplicationError
 from psops.core.permissions import require
+from psops.core.quantities import MONEY
+from psops.core.quantities import check as check_bound
 from psops.crm.customer import CustomerActor
 from psops.crm.models import PSOpportunity
 from psops.crm.services import ps_alive_check, ps_amount_follow, ps_stage, record
@@ -61,8 +63,9 @@ def change_order_add(*, user: Any, project: Project, description: str, amount: A
     with transaction.atomic():
         order = delivery.change_order_add(user=user, project=project, description=description, amount=amount)
         ps = project.ps_opportunity
-        ps_amount_follow(actor=user, ps_opportunity=ps, amount=ps.ps_amount + order.amount,
-                         why=f"change order: {order.description}")
+        # The PS amount is one amount too (it equals the engagement's value, which the change order kept in bounds).
+        amount = check_bound(ps.ps_amount + order.amount, MONEY, field="amount", what="The PS amount")
+        ps_amount_follow(actor=user, ps_opportunity=ps, amount=amount, why=f"change order: {order.description}")
         billing.invoice_draft_change_order(actor=user, change_order=order)
     return order
 

@@ -1,41 +1,46 @@
-"""Login with throttling: after a few failures per username or per address, the form refuses for a while."""
+"""Login with throttling (psops.accounts.throttle): too many recent failures for a username at the client's address,
+or from the address, and the form asks to wait, without checking the password."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.core.cache import cache
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 
-
-def _keys(request) -> list[str]:
-    username = (request.POST.get("username") or "").strip().lower()
-    address = request.META.get("REMOTE_ADDR", "")
-    return [f"login-fail:user:{username}", f"login-fail:addr:{address}"]
+from psops.accounts.throttle import (
+    LoginAttempt,
+    LoginThrottled,
+    login_attempt_begin,
+    login_attempt_succeeded,
+    login_attempt_unchecked,
+)
+from psops.core.client import client_address
 
 
 class ThrottledLoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    attempt: LoginAttempt | None = None
 
     def post(self, request, *args, **kwargs):
-        limit = settings.LOGIN_THROTTLE["ATTEMPTS"]
-        if any((cache.get(k) or 0) >= limit for k in _keys(request)):
-            form = self.get_form()
-            form.is_valid()
-            form.errors.clear()
-            form.add_error(None, "Too many failed attempts. Wait 15 minutes, then try again.")
-            response = self.render_to_response(self.get_context_data(form=form))
+        username = request.POST.get("username") or ""
+        try:
+            self.attempt = login_attempt_begin(username=username, address=client_address(request))
+        except LoginThrottled as refusal:
+            # An unbound form: binding it would check the password, which is exactly what is being refused.
+            form = AuthenticationForm(request, initial={"username": username[:150]})
+            response = self.render_to_response(self.get_context_data(form=form, refusal=refusal.message))
             response.status_code = 429
+            response["Retry-After"] = str(refusal.wait_seconds)
             return response
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        window = settings.LOGIN_THROTTLE["WINDOW_SECONDS"]
-        for key in _keys(self.request):
-            cache.add(key, 0, window)
-            cache.incr(key)
+        if self.attempt is not None and not form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            login_attempt_unchecked(self.attempt)  # a field was missing: no password was checked
         return super().form_invalid(form)
 
     def form_valid(self, form):
-        cache.delete_many(_keys(self.request))
+        if self.attempt is not None:
+            login_attempt_succeeded(self.attempt)
         return super().form_valid(form)

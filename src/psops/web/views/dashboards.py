@@ -6,8 +6,11 @@ from django.shortcuts import render
 from psops.insights.panels import dashboard
 from psops.insights.selectors import sees_finance
 
+from .common import role_required
+
 
 @login_required
+@role_required
 def dashboards(request):
     return render(request, "web/dashboards.html",
                   {"panels": dashboard(user=request.user), "sees_finance": sees_finance(request.user)})

@@ -11,16 +11,18 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from psops.core.formfields import MoneyFormField
 from psops.core.money import CURRENCY_CHOICES
 from psops.crm import services as crm
 from psops.crm.choices import Segment
 from psops.crm.models import Account
+from psops.crm.scope import account_scope
 
 from .common import attempt
 
 
 class NewDealForm(forms.Form):
-    account = forms.ModelChoiceField(label="Existing account", queryset=Account.objects.order_by("name"),
+    account = forms.ModelChoiceField(label="Existing account", queryset=Account.objects.none(),
                                      required=False, empty_label="A new account (name below)")
     account_name = forms.CharField(label="New account name", required=False, max_length=200)
     contact_name = forms.CharField(label="Contact name", required=False, max_length=200)
@@ -28,12 +30,15 @@ class NewDealForm(forms.Form):
     contact_title = forms.CharField(label="Contact title", required=False, max_length=120)
     name = forms.CharField(label="Deal name", max_length=200)
     segment = forms.ChoiceField(label="Segment", choices=Segment.choices)
-    amount = forms.DecimalField(label="Amount", min_value=0, max_digits=14, decimal_places=2, initial=0)
+    amount = MoneyFormField(label="Amount", initial=0)
     currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="USD")
     close_date = forms.DateField(label="Expected close", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only the accounts this person sees are offered (decision 0008).
+        self.fields["account"].queryset = (  # type: ignore[attr-defined]
+            Account.objects.filter(account_scope(user)).order_by("name"))
         self.fields["close_date"].initial = timezone.localdate() + dt.timedelta(days=90)
 
     def clean(self):
@@ -49,7 +54,7 @@ class NewDealForm(forms.Form):
 def deal_new(request):
     if not request.user.has_perm("crm.create_opportunity"):
         raise PermissionDenied("Only sales reps create deals.")
-    form = NewDealForm(request.POST or None)
+    form = NewDealForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
 

@@ -21,7 +21,7 @@ from ..lists import (
     filters_of,
     sort_of,
 )
-from .common import paginate
+from .common import paginate, role_required
 
 DEAL_SORTS = {"account": "account__name", "deal": "name", "stage": "stage", "segment": "segment",
               "owner": "owner__username", "close": "close_date", "amount": "amount", "ps": "ps_total"}
@@ -41,6 +41,7 @@ def _page(request, *, form, sort, rows_qs):
 
 
 @login_required
+@role_required
 def deals(request):
     user = request.user
     if not may_list_deals(user):
@@ -58,6 +59,7 @@ def deals(request):
 
 
 @login_required
+@role_required
 def approvals(request):
     if not may_list_approvals(request.user):
         raise PermissionDenied("The approvals list is for approvers and the people who ask for approvals.")
@@ -70,6 +72,7 @@ def approvals(request):
 
 
 @login_required
+@role_required
 def projects(request):
     if not may_list_projects(request.user):
         raise PermissionDenied("The projects list is for delivery, sales, Finance and their managers.")
@@ -81,6 +84,7 @@ def projects(request):
 
 
 @login_required
+@role_required
 def invoices(request):
     if not may_list_invoices(request.user):
         raise PermissionDenied("Invoices are for Finance and the controller.")

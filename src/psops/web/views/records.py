@@ -17,7 +17,7 @@ from psops.activity.services import message_post, thread_for
 from .. import acts as act_registry
 from ..forms import MessageForm
 from ..records import KINDS
-from .common import attempt
+from .common import attempt, refusal_status
 
 
 def _visible(request, model_name: str, pk: int):
@@ -82,7 +82,7 @@ def record_act(request, model_name: str, pk: int, code: str):
     result = attempt(request, lambda: act.run(request.user, record, data), success=act.success, form=form)
     if result is None:
         record = kind.load(pk)
-        return _page(request, kind, record, deal, open_form=form, status=400)
+        return _page(request, kind, record, deal, open_form=form, status=refusal_status(request))
     opens = act.opens_result and isinstance(result, models.Model) and result._meta.model_name in KINDS
     target = result if opens else record
     return redirect(f"web:{target._meta.model_name}", target.pk)
@@ -103,7 +103,8 @@ def record_message(request, model_name: str, pk: int):
         attempt(request, lambda: message_post(user=request.user, thread=thread, body=form.cleaned_data["body"],
                                               kind=form.cleaned_data["kind"] or Message.Kind.COMMENT,
                                               subject=record, parent=parent),
-                success="Posted to the engagement's thread.")
+                success=lambda posted: ("Already posted: the thread keeps this message once." if posted.already_posted
+                                        else "Posted to the engagement's thread."))
     else:
         messages.error(request, "Write a message before posting.")
     return redirect(f"web:{model_name}", pk)

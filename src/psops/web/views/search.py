@@ -1,21 +1,22 @@
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.shortcuts import render
 
-from psops.crm.models import Account, Contact
-from psops.crm.selectors import opportunity_list
+from psops.crm.selectors import account_search, contact_search, opportunity_list
+
+from .common import role_required
 
 
 @login_required
+@role_required
 def search(request):
+    """Accounts, contacts and deals matching the words typed, only among those the user sees (decision 0008)."""
     q = (request.GET.get("q") or "").strip()[:100]
     results = {"accounts": [], "contacts": [], "deals": []}
     if len(q) >= 2:
-        deals = opportunity_list(user=request.user, filters={"q": q})[:25]
+        user = request.user
         results = {
-            "accounts": list(Account.objects.filter(name__icontains=q).order_by("name")[:25]),
-            "contacts": list(Contact.objects.filter(Q(name__icontains=q) | Q(email__icontains=q))
-                             .select_related("account").order_by("name")[:25]),
-            "deals": list(deals),
+            "accounts": account_search(user=user, q=q),
+            "contacts": contact_search(user=user, q=q),
+            "deals": list(opportunity_list(user=user, filters={"q": q})[:25]),
         }
     return render(request, "web/search.html", {"q": q, **results})
