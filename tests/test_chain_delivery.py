@@ -114,6 +114,21 @@ def test_no_fresh_link_after_the_deadline(people):
     assert_refused(lambda: delivery.acceptance_resend(user=people["pse"], request=request), "deadline-passed")
 
 
+def test_the_project_page_asks_the_same_check_as_the_service(people, client):
+    """One rule per act: after the deadline the page shows "Send the acceptance link again" disabled with the
+    service's own reason, and a forged post gets that reason and changes nothing."""
+    e = reach(people, "completion-asked")
+    overdue(e.completion)
+    client.force_login(people["pse"])
+    page = client.get(f"/projects/{e.project.pk}/").content.decode()
+    assert "Send the acceptance link again" in page and "accepted passively on" in page
+    before = db_state()
+    response = client.post(f"/r/project/{e.project.pk}/act/resend-acceptance/")
+    assert response.status_code == 400  # the domain's refusal, with its own words
+    assert "accepted passively on" in response.content.decode()
+    assert db_state() == before
+
+
 @pytest.fixture
 def sent(people, django_capture_on_commit_callbacks):
     def _sent(stage: str):

@@ -166,11 +166,15 @@ def invoice_draft_time(*, user: Any, project: Project, month: dt.date) -> Invoic
     return invoice
 
 
-def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = None) -> Invoice:
-    """Finance reviews a draft and issues it: it gets its number and its due date (net days)."""
+def invoice_issue_check(*, user: Any, invoice: Invoice) -> None:
     require(user, "billing.manage_invoices", message="Only Finance issues invoices.")
     if invoice.state != Invoice.State.DRAFT:
         raise ApplicationError(code="invoice-not-draft", message=f"{invoice} is {invoice.get_state_display().lower()}.")
+
+
+def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = None) -> Invoice:
+    """Finance reviews a draft and issues it: it gets its number and its due date (net days)."""
+    invoice_issue_check(user=user, invoice=invoice)
     day = issue_date or timezone.localdate()
     with transaction.atomic():
         invoice.issue()
@@ -184,11 +188,15 @@ def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = N
     return invoice
 
 
-def invoice_void(*, user: Any, invoice: Invoice, reason: str) -> Invoice:
-    """Only a draft is voided; an issued invoice is corrected with a credit note."""
+def invoice_void_check(*, user: Any, invoice: Invoice) -> None:
     require(user, "billing.manage_invoices", message="Only Finance voids invoices.")
     if invoice.state != Invoice.State.DRAFT:
         raise ApplicationError(code="invoice-not-draft", message="An issued invoice is corrected with a credit note.")
+
+
+def invoice_void(*, user: Any, invoice: Invoice, reason: str) -> Invoice:
+    """Only a draft is voided; an issued invoice is corrected with a credit note."""
+    invoice_void_check(user=user, invoice=invoice)
     if not (reason or "").strip():
         raise ApplicationError(code="reason-required", message="Say why the draft is void.", field="reason")
     with transaction.atomic():
@@ -219,12 +227,15 @@ def _close_case(actor: Any, case: CollectionCase, message: str) -> None:
     _record(actor, case.project, case, "collection.closed", message)
 
 
-def _locked_issued(invoice: Invoice) -> Invoice:
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if locked.state != Invoice.State.ISSUED:
+def _issued(invoice: Invoice) -> Invoice:
+    if invoice.state != Invoice.State.ISSUED:
         raise ApplicationError(code="invoice-not-open",
-                               message=f"{locked} is {locked.get_state_display().lower()}; nothing is owed on it.")
-    return locked
+                               message=f"{invoice} is {invoice.get_state_display().lower()}; nothing is owed on it.")
+    return invoice
+
+
+def _locked_issued(invoice: Invoice) -> Invoice:
+    return _issued(Invoice.objects.select_for_update().get(pk=invoice.pk))
 
 
 # A payment without a reference that repeats another within this window is taken for the same one entered twice.
@@ -247,9 +258,15 @@ def _refuse_double_payment(invoice: Invoice, value: Decimal, received_on: dt.dat
                     "nothing was added. If it is a second payment, record it with its own reference.")
 
 
+def payment_record_check(*, user: Any, invoice: Invoice) -> None:
+    """Who records payments. The invoice's state is judged under its row lock, after the double check, so that
+    repeating the payment that settled it says "already recorded"."""
+    require(user, "billing.manage_invoices", message="Only Finance records payments.")
+
+
 def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.date, reference: str = "") -> Payment:
     """Record money received on an issued invoice: never more than is owed, never the same payment twice."""
-    require(user, "billing.manage_invoices", message="Only Finance records payments.")
+    payment_record_check(user=user, invoice=invoice)
     value = parse_amount(amount, invoice.currency, field="payment")
     if value <= 0:
         raise ApplicationError(code="invalid-amount", message="A payment is more than zero.", field="amount")
@@ -271,8 +288,13 @@ def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.
     return payment
 
 
-def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) -> CreditNote:
+def credit_note_issue_check(*, user: Any, invoice: Invoice) -> None:
     require(user, "billing.manage_invoices", message="Only Finance issues credit notes.")
+    _issued(invoice)
+
+
+def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) -> CreditNote:
+    credit_note_issue_check(user=user, invoice=invoice)
     value = parse_amount(amount, invoice.currency, field="credit")
     if value <= 0 or not (reason or "").strip():
         raise ApplicationError(code="invalid-credit", message="A credit note needs a positive amount and a reason.")
@@ -321,12 +343,16 @@ def _open_case(case: CollectionCase) -> None:
         raise ApplicationError(code="collection-closed", message="This collection is closed.")
 
 
-def collection_remind(*, user: Any, case: CollectionCase, note: str = "") -> CollectionAction:
-    """Send the next reminder, at a rising level, to the contact who accepted the work (or any account contact)."""
+def collection_remind_check(*, user: Any, case: CollectionCase) -> None:
     require(user, "billing.manage_invoices", message="Only Finance sends reminders.")
     _open_case(case)
     if case.disputed:
         raise ApplicationError(code="disputed", message="The balance is disputed; resolve the dispute first.")
+
+
+def collection_remind(*, user: Any, case: CollectionCase, note: str = "") -> CollectionAction:
+    """Send the next reminder, at a rising level, to the contact who accepted the work (or any account contact)."""
+    collection_remind_check(user=user, case=case)
     level = min(case.reminder_level + 1, max(REMINDER_LEVELS))
     project = case.project
     with transaction.atomic():
@@ -349,10 +375,14 @@ def collection_remind(*, user: Any, case: CollectionCase, note: str = "") -> Col
     return action
 
 
-def collection_promise(*, user: Any, case: CollectionCase, amount: Any, promised_for: dt.date,
-                       note: str = "") -> CollectionAction:
+def collection_promise_check(*, user: Any, case: CollectionCase) -> None:
     require(user, "billing.manage_invoices", message="Only Finance records promises to pay.")
     _open_case(case)
+
+
+def collection_promise(*, user: Any, case: CollectionCase, amount: Any, promised_for: dt.date,
+                       note: str = "") -> CollectionAction:
+    collection_promise_check(user=user, case=case)
     value = parse_amount(amount, case.project.currency, field="promised amount")
     # A promise is to pay some of what is owed, never nothing and never more (DOMAIN.md, collections).
     owed = outstanding(case.project)
@@ -370,9 +400,13 @@ def collection_promise(*, user: Any, case: CollectionCase, amount: Any, promised
     return action
 
 
-def collection_dispute(*, user: Any, case: CollectionCase, note: str, resolved: bool = False) -> CollectionAction:
+def collection_dispute_check(*, user: Any, case: CollectionCase) -> None:
     require(user, "billing.manage_invoices", message="Only Finance records disputes.")
     _open_case(case)
+
+
+def collection_dispute(*, user: Any, case: CollectionCase, note: str, resolved: bool = False) -> CollectionAction:
+    collection_dispute_check(user=user, case=case)
     if not (note or "").strip():
         raise ApplicationError(code="note-required", message="Describe the dispute.", field="note")
     if resolved != case.disputed:
@@ -387,8 +421,13 @@ def collection_dispute(*, user: Any, case: CollectionCase, note: str, resolved: 
     return action
 
 
-def write_off_request(*, user: Any, invoice: Invoice, amount: Any, reason: str) -> WriteOff:
+def write_off_request_check(*, user: Any, invoice: Invoice) -> None:
     require(user, "billing.manage_invoices", message="Only Finance proposes write-offs.")
+    _issued(invoice)
+
+
+def write_off_request(*, user: Any, invoice: Invoice, amount: Any, reason: str) -> WriteOff:
+    write_off_request_check(user=user, invoice=invoice)
     value = parse_amount(amount, invoice.currency, field="write-off")
     if value <= 0 or not (reason or "").strip():
         raise ApplicationError(code="invalid-write-off", message="A write-off needs a positive amount and a reason.")

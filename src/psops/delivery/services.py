@@ -90,14 +90,24 @@ def project_value(project: Project) -> Decimal:
     return project.sow.price + added
 
 
+OPEN_STATES = (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF, Project.State.IN_DELIVERY)
+
+
+def _project_open(project: Project, states: tuple[str, ...] = OPEN_STATES) -> None:
+    if project.state not in states:
+        raise ApplicationError(code="project-not-open", message=f"{project} is {project.get_state_display()}.")
+
+
+def project_assign_check(*, user: Any, project: Project) -> None:
+    require(user, "delivery.manage_project", project, message="Only a PS manager staffs a project.")
+    _project_open(project)
+
+
 def project_assign_engineer(*, user: Any, project: Project, engineer: Any) -> Assignment:
     """Step 13: the PS manager assigns a PSE; the first assignment also makes them the engagement manager."""
-    require(user, "delivery.manage_project", project, message="Only a PS manager staffs a project.")
+    project_assign_check(user=user, project=project)
     if not has_role(engineer, roles.PS_ENGINEER):
         raise ApplicationError(code="not-an-engineer", message=f"{engineer} is not a PS engineer.", field="engineer")
-    if project.state not in (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF,
-                             Project.State.IN_DELIVERY):
-        raise ApplicationError(code="project-not-open", message=f"{project} is {project.get_state_display()}.")
     if project.assignments.filter(engineer=engineer).exists():
         raise ApplicationError(code="already-assigned", message=f"{engineer} is already on {project}.")
     with transaction.atomic():
@@ -113,11 +123,15 @@ def project_assign_engineer(*, user: Any, project: Project, engineer: Any) -> As
     return assignment
 
 
-def project_kick_off(*, user: Any, project: Project, kickoff_date: dt.date, go_live_date: dt.date | None = None,
-                     budget_hours: Any = None) -> Project:
+def project_kick_off_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.manage_project", project, message="Only a PS manager advances a project.")
     if project.state != Project.State.STAFFED:
         raise ApplicationError(code="project-not-staffed", message="A project kicks off once it is staffed.")
+
+
+def project_kick_off(*, user: Any, project: Project, kickoff_date: dt.date, go_live_date: dt.date | None = None,
+                     budget_hours: Any = None) -> Project:
+    project_kick_off_check(user=user, project=project)
     if go_live_date and go_live_date < kickoff_date:
         raise ApplicationError(code="invalid-dates", message="Go-live cannot be before kick-off.",
                                field="go_live_date")
@@ -127,20 +141,28 @@ def project_kick_off(*, user: Any, project: Project, kickoff_date: dt.date, go_l
                      kickoff_date=kickoff_date, go_live_date=go_live_date, budget_hours=hours, percent_complete=5)
 
 
-def project_start_delivery(*, user: Any, project: Project) -> Project:
+def project_start_delivery_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.manage_project", project, message="Only a PS manager advances a project.")
     if project.state != Project.State.KICKED_OFF:
         raise ApplicationError(code="project-not-kicked-off", message="Delivery starts after the kick-off.")
+
+
+def project_start_delivery(*, user: Any, project: Project) -> Project:
+    project_start_delivery_check(user=user, project=project)
     with transaction.atomic():
         return _move(user, project, "start_delivery", f"{user} moved the project into delivery",
                      percent_complete=max(project.percent_complete, 10))
 
 
-def project_set_progress(*, user: Any, project: Project, percent: int) -> Project:
+def project_set_progress_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.deliver_project", project, message="Only the project's engineers or a PS manager "
                                                                "report progress.")
     if project.state != Project.State.IN_DELIVERY:
         raise ApplicationError(code="project-not-in-delivery", message="Progress is reported during delivery.")
+
+
+def project_set_progress(*, user: Any, project: Project, percent: int) -> Project:
+    project_set_progress_check(user=user, project=project)
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 98:
         raise ApplicationError(code="invalid-percent", message="Progress during delivery is 0 to 98 percent; "
                                                                "99 and 100 follow the customer's acceptance.",
@@ -152,41 +174,53 @@ def project_set_progress(*, user: Any, project: Project, percent: int) -> Projec
     return project
 
 
-def project_hold(*, user: Any, project: Project, reason: str) -> Project:
+def project_hold_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.manage_project", project, message="Only a PS manager puts a project on hold.")
+    _project_open(project)
+
+
+def project_hold(*, user: Any, project: Project, reason: str) -> Project:
+    project_hold_check(user=user, project=project)
     if not reason.strip():
         raise ApplicationError(code="reason-required", message="Say why the project is on hold.", field="reason")
-    if project.state not in (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF,
-                             Project.State.IN_DELIVERY):
-        raise ApplicationError(code="project-not-open", message=f"{project} is {project.get_state_display()}.")
     with transaction.atomic():
         return _move(user, project, "hold", f"{user} put the project on hold: {reason}", held_from=project.state)
 
 
-def project_resume(*, user: Any, project: Project) -> Project:
+def project_resume_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.manage_project", project, message="Only a PS manager resumes a project.")
     if project.state != Project.State.ON_HOLD:
         raise ApplicationError(code="project-not-on-hold", message=f"{project} is not on hold.")
+
+
+def project_resume(*, user: Any, project: Project) -> Project:
+    project_resume_check(user=user, project=project)
     with transaction.atomic():
         return _move(user, project, "resume", f"{user} resumed the project", held_from="")
 
 
-def project_cancel(*, user: Any, project: Project, reason: str) -> Project:
+def project_cancel_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.manage_project", project, message="Only a PS manager cancels a project.")
+    _project_open(project, (*OPEN_STATES, Project.State.ON_HOLD))
+
+
+def project_cancel(*, user: Any, project: Project, reason: str) -> Project:
+    project_cancel_check(user=user, project=project)
     if not reason.strip():
         raise ApplicationError(code="reason-required", message="Say why the project is cancelled.", field="reason")
-    if project.state not in (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF,
-                             Project.State.IN_DELIVERY, Project.State.ON_HOLD):
-        raise ApplicationError(code="project-not-open", message=f"{project} is {project.get_state_display()}.")
     with transaction.atomic():
         return _move(user, project, "cancel", f"{user} cancelled the project: {reason}")
 
 
-def change_order_add(*, user: Any, project: Project, description: str, amount: Any) -> ChangeOrder:
-    """A change order adds scope and value; only then may billing exceed the SOW's price."""
+def change_order_add_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.manage_project", project, message="Only a PS manager adds a change order.")
     if project.state in (Project.State.WRAPPED_UP, Project.State.CLOSED, Project.State.CANCELLED):
         raise ApplicationError(code="project-not-open", message=f"{project} is {project.get_state_display()}.")
+
+
+def change_order_add(*, user: Any, project: Project, description: str, amount: Any) -> ChangeOrder:
+    """A change order adds scope and value; only then may billing exceed the SOW's price."""
+    change_order_add_check(user=user, project=project)
     value = parse_amount(amount, project.currency, field="change order amount")
     if value <= 0 or not (description or "").strip():
         raise ApplicationError(code="invalid-change-order", message="A change order needs a description and a "
@@ -208,18 +242,22 @@ def _hours(raw: Any, field: str, bound: Bound = HOURS) -> Decimal:
     return parse_quantity(raw, bound, field=field)
 
 
-def time_log(*, user: Any, project: Project, date: dt.date, hours: Any, note: str = "") -> TimeEntry:
+def time_log_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.log_time", project, message="Only engineers on the project log time to it.")
+    if project.state not in (Project.State.KICKED_OFF, Project.State.IN_DELIVERY, Project.State.CLOSURE):
+        raise ApplicationError(code="project-not-in-delivery",
+                               message=f"{project} is {project.get_state_display().lower()}; time is logged "
+                                       "between kick-off and completion.")
+
+
+def time_log(*, user: Any, project: Project, date: dt.date, hours: Any, note: str = "") -> TimeEntry:
+    time_log_check(user=user, project=project)
     value = _hours(hours, "hours", HOURS_IN_A_DAY)
     if not Decimal(0) < value <= 24:
         raise ApplicationError(code="invalid-hours", message="Hours in a day are more than 0 and at most 24.",
                                field="hours")
     if date > timezone.localdate():
         raise ApplicationError(code="invalid-date", message="Time is logged for today or earlier.", field="date")
-    if project.state not in (Project.State.KICKED_OFF, Project.State.IN_DELIVERY, Project.State.CLOSURE):
-        raise ApplicationError(code="project-not-in-delivery",
-                               message=f"{project} is {project.get_state_display().lower()}; time is logged "
-                                       "between kick-off and completion.")
     with transaction.atomic():
         logged = (TimeEntry.objects.select_for_update().filter(engineer=user, date=date)
                   .aggregate(t=Sum("hours"))["t"] or Decimal(0))
@@ -306,12 +344,16 @@ def _open_request(*, user: Any, project: Project, kind: str, contact: Contact) -
     return request
 
 
-def completion_request(*, user: Any, project: Project, contact: Contact) -> AcceptanceRequest:
-    """The engineer reports the work complete and asks the customer to accept it (project to closure, 99%)."""
+def completion_request_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.deliver_project", project, message="Only the project's engineers or a PS manager ask "
                                                                "for acceptance.")
     if project.state != Project.State.IN_DELIVERY:
         raise ApplicationError(code="project-not-in-delivery", message="Acceptance is asked at the end of delivery.")
+
+
+def completion_request(*, user: Any, project: Project, contact: Contact) -> AcceptanceRequest:
+    """The engineer reports the work complete and asks the customer to accept it (project to closure, 99%)."""
+    completion_request_check(user=user, project=project)
     with transaction.atomic():
         request = _open_request(user=user, project=project, kind=AcceptanceRequest.Kind.COMPLETION, contact=contact)
         _move(user, project, "ask_acceptance", f"{user} asked {contact} to accept the work as complete; passive "
@@ -339,9 +381,7 @@ def _acceptance_link(user: Any, request: AcceptanceRequest) -> str:
                       email_subject=title, text=f"Hello {contact.name},\n\n{ask}")
 
 
-def acceptance_resend(*, user: Any, request: AcceptanceRequest) -> AcceptanceRequest:
-    """Send the customer a fresh link to a completion acceptance or sign-off still waiting for their answer. The
-    earlier link stops working; the passive-acceptance deadline stays where it was."""
+def acceptance_resend_check(*, user: Any, request: AcceptanceRequest) -> None:
     if request.kind == AcceptanceRequest.Kind.COMPLETION:
         require(user, "delivery.deliver_project", request.project,
                 message="Only the project's engineers or a PS manager ask for acceptance.")
@@ -350,6 +390,12 @@ def acceptance_resend(*, user: Any, request: AcceptanceRequest) -> AcceptanceReq
                 message="Only the deal's sales rep or a TAM sends the sign-off document.")
     _answerable(request, None)
     _before_deadline(request, then="A new link would change nothing.")
+
+
+def acceptance_resend(*, user: Any, request: AcceptanceRequest) -> AcceptanceRequest:
+    """Send the customer a fresh link to a completion acceptance or sign-off still waiting for their answer. The
+    earlier link stops working; the passive-acceptance deadline stays where it was."""
+    acceptance_resend_check(user=user, request=request)
     with transaction.atomic():
         _acceptance_link(user, request)
         verb = "completion.resent" if request.kind == AcceptanceRequest.Kind.COMPLETION else "sign_off.resent"
@@ -459,6 +505,18 @@ def milestone_accept(*, customer: CustomerActor, project: Project, milestone: So
 
 def sign_off_send(*, user: Any, project: Project, contact: Contact) -> AcceptanceRequest:
     """Step 15: the SAL or the TAM sends the sign-off document once the work is accepted."""
+    sign_off_send_check(user=user, project=project)
+    with transaction.atomic():
+        request = _open_request(user=user, project=project, kind=AcceptanceRequest.Kind.SIGN_OFF, contact=contact)
+        _record(user, project, "sign_off.sent", f"{user} sent the sign-off document to {contact}")
+        _acceptance_link(user, request)
+        wrap = WrapUp.objects.filter(project=project).first()
+        if wrap is not None:
+            _tick(wrap, "sign-off-sent", user, "sent")
+    return request
+
+
+def sign_off_send_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.send_sign_off", project, message="Only the deal's sales rep or a TAM sends the "
                                                              "sign-off document.")
     if project.state not in (Project.State.COMPLETED, Project.State.WRAPPED_UP):
@@ -473,14 +531,6 @@ def sign_off_send(*, user: Any, project: Project, contact: Contact) -> Acceptanc
                                        "nothing more to send.")
     for waiting in sign_offs:
         _before_deadline(waiting, then="There is nothing more to send.")
-    with transaction.atomic():
-        request = _open_request(user=user, project=project, kind=AcceptanceRequest.Kind.SIGN_OFF, contact=contact)
-        _record(user, project, "sign_off.sent", f"{user} sent the sign-off document to {contact}")
-        _acceptance_link(user, request)
-        wrap = WrapUp.objects.filter(project=project).first()
-        if wrap is not None:
-            _tick(wrap, "sign-off-sent", user, "sent")
-    return request
 
 
 def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: str, title: str,
@@ -525,16 +575,20 @@ def _tell_signed_off(project: Project, how: str) -> None:
            kind="signed-off", text=f"The customer {how} for {project}.", subject=project)
 
 
-def sign_off_record_reply(*, user: Any, request: AcceptanceRequest, reply: str,
-                          now: dt.datetime | None = None) -> AcceptanceRequest:
-    """The customer simply replied "accepted"; the SAL or TAM records it, before the deadline (after it, the
-    document counts as accepted passively and a late record is refused: "deadline-passed")."""
+def sign_off_record_reply_check(*, user: Any, request: AcceptanceRequest, now: dt.datetime | None = None) -> None:
     require(user, "delivery.send_sign_off", request.project, message="Only the deal's sales rep or a TAM records "
                                                                      "the customer's reply.")
     if request.kind != AcceptanceRequest.Kind.SIGN_OFF:
         raise ApplicationError(code="wrong-kind", message="This is not a sign-off document.")
     _answerable(request, None)
     _before_deadline(request, now)
+
+
+def sign_off_record_reply(*, user: Any, request: AcceptanceRequest, reply: str,
+                          now: dt.datetime | None = None) -> AcceptanceRequest:
+    """The customer simply replied "accepted"; the SAL or TAM records it, before the deadline (after it, the
+    document counts as accepted passively and a late record is refused: "deadline-passed")."""
+    sign_off_record_reply_check(user=user, request=request, now=now)
     if "accept" not in (reply or "").lower():
         raise ApplicationError(code="not-an-acceptance", message="Only a reply that says the customer accepts counts.",
                                field="reply")
@@ -567,13 +621,17 @@ def acceptance_passive(*, request_id: int, now: dt.datetime | None = None) -> bo
 # --- Financial wrap-up (step 14) -------------------------------------------------------------------------------
 
 
-def wrap_up_start(*, user: Any, project: Project) -> WrapUp:
+def wrap_up_start_check(*, user: Any, project: Project) -> None:
     require(user, "delivery.deliver_project", project, message=WRAP_UP_WHO)
     if project.state != Project.State.COMPLETED:
         raise ApplicationError(code="project-not-completed", message="The wrap-up starts once the customer has "
                                                                      "accepted the work.")
     if WrapUp.objects.filter(project=project).exists():
         raise ApplicationError(code="wrap-up-exists", message="The wrap-up has started already.")
+
+
+def wrap_up_start(*, user: Any, project: Project) -> WrapUp:
+    wrap_up_start_check(user=user, project=project)
     with transaction.atomic():
         wrap = WrapUp.objects.create(project=project, started_by=user)
         WrapUpItem.objects.bulk_create(WrapUpItem(wrap_up=wrap, code=c, label=label) for c, label in WRAP_UP_ITEMS)
@@ -643,6 +701,15 @@ def wrap_up_tick_final_invoice(*, wrap: WrapUp, note: str) -> None:
 def project_close(*, user: Any, project: Project) -> Project:
     """The PS manager closes a wrapped-up project whose sign-off the customer has given (signed, replied or
     passive)."""
+    overdue = project_close_check(user=user, project=project)
+    with transaction.atomic():
+        for request in overdue:
+            acceptance_passive(request_id=request.pk)
+        return _move(user, project, "close", f"{user} closed the project")
+
+
+def project_close_check(*, user: Any, project: Project) -> list[AcceptanceRequest]:
+    """Whether the project may close now; returns the sign-off requests past their deadline that closing settles."""
     require(user, "delivery.manage_project", project, message="Only a PS manager closes a project.")
     if project.state != Project.State.WRAPPED_UP:
         raise ApplicationError(code="project-not-wrapped-up", message="A project closes after its wrap-up.")
@@ -656,7 +723,4 @@ def project_close(*, user: Any, project: Project) -> Project:
         raise ApplicationError(code="no-sign-off", message="The customer has not signed off yet." + (
             f" Without an answer, the sign-off counts as accepted on {passive_acceptance_date(waiting):%Y-%m-%d}."
             if waiting is not None else ""))
-    with transaction.atomic():
-        for request in overdue:
-            acceptance_passive(request_id=request.pk)
-        return _move(user, project, "close", f"{user} closed the project")
+    return overdue

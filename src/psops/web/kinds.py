@@ -439,6 +439,14 @@ def _wrap(project):
     return WrapUp.objects.filter(project=project).first()
 
 
+def _on_pending(check, user, project, kind):
+    """Ask `check` about the request of this kind still waiting for the customer's answer."""
+    request = _pending(project, kind)
+    if request is None:
+        raise ApplicationError(code="nothing-pending", message="Nothing is waiting for the customer's answer.")
+    check(user=user, request=request)
+
+
 OPEN_STATES = (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF, Project.State.IN_DELIVERY)
 register_kind(Kind("project", "projects",
                    lambda pk: Project.objects.select_related("ps_opportunity__parent__account", "sow",
@@ -448,39 +456,47 @@ register_kind(Kind("project", "projects",
                    lambda p: p.ps_opportunity.parent, "web/facts/project.html"))
 register(
     "project",
-    Act("assign", "Assign engineer", perm="delivery.manage_project", form=EngineerForm,
+    Act("assign", "Assign engineer", form=EngineerForm,
+        check=lambda user, p: delivery.project_assign_check(user=user, project=p),
         when=lambda p: p.state in OPEN_STATES,
         run=lambda user, p, d: delivery.project_assign_engineer(user=user, project=p, engineer=d["engineer"]),
         success="Engineer assigned."),
-    Act("kick-off", "Kick off", perm="delivery.manage_project", form=KickOffForm,
+    Act("kick-off", "Kick off", form=KickOffForm,
+        check=lambda user, p: delivery.project_kick_off_check(user=user, project=p),
         when=lambda p: p.state == Project.State.STAFFED,
         run=lambda user, p, d: delivery.project_kick_off(user=user, project=p, kickoff_date=d["kickoff_date"],
                                                          go_live_date=d["go_live_date"],
                                                          budget_hours=d["budget_hours"]),
         success="Project kicked off."),
-    Act("deliver", "Start delivery", perm="delivery.manage_project",
+    Act("deliver", "Start delivery",
+        check=lambda user, p: delivery.project_start_delivery_check(user=user, project=p),
         when=lambda p: p.state == Project.State.KICKED_OFF,
         run=lambda user, p, d: delivery.project_start_delivery(user=user, project=p), success="In delivery."),
-    Act("progress", "Report progress", perm="delivery.deliver_project", form=ProgressForm, style="secondary",
+    Act("progress", "Report progress", form=ProgressForm, style="secondary",
+        check=lambda user, p: delivery.project_set_progress_check(user=user, project=p),
         when=lambda p: p.state == Project.State.IN_DELIVERY,
         run=lambda user, p, d: delivery.project_set_progress(user=user, project=p, percent=d["percent"]),
         success="Progress recorded."),
-    Act("time", "Log time", perm="delivery.log_time", form=TimeForm, style="secondary",
+    Act("time", "Log time", form=TimeForm, style="secondary",
+        check=lambda user, p: delivery.time_log_check(user=user, project=p),
         when=lambda p: p.state in (Project.State.KICKED_OFF, Project.State.IN_DELIVERY, Project.State.CLOSURE),
         run=lambda user, p, d: delivery.time_log(user=user, project=p, date=d["date"], hours=d["hours"],
                                                  note=d["note"]),
         success="Time logged."),
-    Act("ask-acceptance", "Ask the customer to accept completion", perm="delivery.deliver_project",
+    Act("ask-acceptance", "Ask the customer to accept completion",
+        check=lambda user, p: delivery.completion_request_check(user=user, project=p),
         form=ContactForm, form_kwargs=_project_contacts, when=lambda p: p.state == Project.State.IN_DELIVERY,
         run=lambda user, p, d: delivery.completion_request(user=user, project=p, contact=d["contact"]),
         success="Acceptance asked; without an answer in 5 business days the work is accepted."),
-    Act("change-order", "Add change order", perm="delivery.manage_project", form=ChangeOrderForm,
+    Act("change-order", "Add change order", form=ChangeOrderForm,
+        check=lambda user, p: delivery.change_order_add_check(user=user, project=p),
         style="secondary", when=lambda p: p.state not in (Project.State.WRAPPED_UP, Project.State.CLOSED,
                                                           Project.State.CANCELLED),
         run=lambda user, p, d: workflow.change_order_add(user=user, project=p, description=d["description"],
                                                          amount=d["amount"]),
         success="Change order added and billed."),
-    Act("wrap-up", "Start the financial wrap-up", perm="delivery.deliver_project",
+    Act("wrap-up", "Start the financial wrap-up",
+        check=lambda user, p: delivery.wrap_up_start_check(user=user, project=p),
         when=lambda p: p.state == Project.State.COMPLETED and _wrap(p) is None,
         run=lambda user, p, d: workflow.wrap_up_start(user=user, project=p), success="Wrap-up started."),
     Act("wrap-item", "Tick a wrap-up item", perm="delivery.deliver_project", form=WrapUpItemForm,
@@ -492,7 +508,8 @@ register(
         when=lambda p: (w := _wrap(p)) is not None and w.completed_at is None,
         run=lambda user, p, d: workflow.wrap_up_finish(user=user, wrap=_wrap(p)),
         success="Wrapped up: Finance now owns any open balance."),
-    Act("sign-off", "Send the sign-off document", perm="delivery.send_sign_off", form=ContactForm,
+    Act("sign-off", "Send the sign-off document", form=ContactForm,
+        check=lambda user, p: delivery.sign_off_send_check(user=user, project=p),
         form_kwargs=_project_contacts,
         when=lambda p: p.state in (Project.State.COMPLETED, Project.State.WRAPPED_UP)
         and not p.acceptance_requests.filter(kind=AcceptanceRequest.Kind.SIGN_OFF).exists(),
@@ -500,30 +517,40 @@ register(
         success="Sign-off document sent."),
     Act("sign-off-reply", "Record the customer's 'accepted' reply", perm="delivery.send_sign_off",
         form=ReplyForm, style="secondary",
+        check=lambda user, p: _on_pending(delivery.sign_off_record_reply_check, user, p,
+                                          AcceptanceRequest.Kind.SIGN_OFF),
         when=lambda p: _pending(p, AcceptanceRequest.Kind.SIGN_OFF) is not None,
         run=lambda user, p, d: delivery.sign_off_record_reply(
             user=user, request=_pending(p, AcceptanceRequest.Kind.SIGN_OFF), reply=d["reply"]),
         success="Reply recorded as the customer's sign-off."),
     Act("resend-acceptance", "Send the acceptance link again", perm="delivery.deliver_project", style="secondary",
+        check=lambda user, p: _on_pending(delivery.acceptance_resend_check, user, p,
+                                          AcceptanceRequest.Kind.COMPLETION),
         when=lambda p: _pending(p, AcceptanceRequest.Kind.COMPLETION) is not None,
         run=lambda user, p, d: delivery.acceptance_resend(
             user=user, request=_pending(p, AcceptanceRequest.Kind.COMPLETION)),
         success="A fresh link is on its way; the passive-acceptance date is unchanged."),
     Act("resend-sign-off", "Send the sign-off link again", perm="delivery.send_sign_off", style="secondary",
+        check=lambda user, p: _on_pending(delivery.acceptance_resend_check, user, p,
+                                          AcceptanceRequest.Kind.SIGN_OFF),
         when=lambda p: _pending(p, AcceptanceRequest.Kind.SIGN_OFF) is not None,
         run=lambda user, p, d: delivery.acceptance_resend(
             user=user, request=_pending(p, AcceptanceRequest.Kind.SIGN_OFF)),
         success="A fresh link is on its way."),
-    Act("hold", "Put on hold", perm="delivery.manage_project", form=ReasonForm, style="secondary",
+    Act("hold", "Put on hold", form=ReasonForm, style="secondary",
+        check=lambda user, p: delivery.project_hold_check(user=user, project=p),
         when=lambda p: p.state in OPEN_STATES,
         run=lambda user, p, d: delivery.project_hold(user=user, project=p, reason=d["reason"]), success="On hold."),
-    Act("resume", "Resume", perm="delivery.manage_project", when=lambda p: p.state == Project.State.ON_HOLD,
+    Act("resume", "Resume", check=lambda user, p: delivery.project_resume_check(user=user, project=p),
+        when=lambda p: p.state == Project.State.ON_HOLD,
         run=lambda user, p, d: delivery.project_resume(user=user, project=p), success="Resumed."),
-    Act("cancel", "Cancel project", perm="delivery.manage_project", form=ReasonForm, style="danger",
+    Act("cancel", "Cancel project", form=ReasonForm, style="danger",
+        check=lambda user, p: delivery.project_cancel_check(user=user, project=p),
         when=lambda p: p.state in (*OPEN_STATES, Project.State.ON_HOLD),
         run=lambda user, p, d: delivery.project_cancel(user=user, project=p, reason=d["reason"]),
         success="Project cancelled."),
-    Act("close", "Close project", perm="delivery.manage_project", when=lambda p: p.state == Project.State.WRAPPED_UP,
+    Act("close", "Close project", check=lambda user, p: delivery.project_close_check(user=user, project=p),
+        when=lambda p: p.state == Project.State.WRAPPED_UP,
         run=lambda user, p, d: delivery.project_close(user=user, project=p), success="Project closed."),
 )
 
@@ -553,7 +580,19 @@ class NoteForm(forms.Form):
 
 
 def _case(invoice):
-    return CollectionCase.objects.filter(project=invoice.project, state=CollectionCase.State.OPEN).first()
+    """The engagement's open collection case, read once per page (every invoice act asks for it)."""
+    if not hasattr(invoice, "_open_collection_case"):
+        invoice._open_collection_case = CollectionCase.objects.filter(
+            project=invoice.project, state=CollectionCase.State.OPEN).first()
+    return invoice._open_collection_case
+
+
+def _on_case(check, user, invoice):
+    """Ask `check` about the engagement's open collection case."""
+    case = _case(invoice)
+    if case is None:
+        raise ApplicationError(code="collection-closed", message="No collection is open for this engagement.")
+    check(user=user, case=case)
 
 
 register_kind(Kind("invoice", "invoices",
@@ -563,21 +602,26 @@ register_kind(Kind("invoice", "invoices",
 ISSUED = Invoice.State.ISSUED
 register(
     "invoice",
-    Act("issue", "Issue", perm="billing.manage_invoices", when=lambda i: i.state == Invoice.State.DRAFT,
+    Act("issue", "Issue", check=lambda user, i: billing.invoice_issue_check(user=user, invoice=i),
+        when=lambda i: i.state == Invoice.State.DRAFT,
         run=lambda user, i, d: billing.invoice_issue(user=user, invoice=i), success="Invoice issued."),
-    Act("void", "Void draft", perm="billing.manage_invoices", form=ReasonForm, style="danger",
+    Act("void", "Void draft", form=ReasonForm, style="danger",
+        check=lambda user, i: billing.invoice_void_check(user=user, invoice=i),
         when=lambda i: i.state == Invoice.State.DRAFT,
         run=lambda user, i, d: billing.invoice_void(user=user, invoice=i, reason=d["reason"]), success="Voided."),
-    Act("payment", "Record payment", perm="billing.manage_invoices", form=PaymentForm, when=lambda i: i.state == ISSUED,
+    Act("payment", "Record payment", form=PaymentForm, when=lambda i: i.state == ISSUED,
+        check=lambda user, i: billing.payment_record_check(user=user, invoice=i),
         run=lambda user, i, d: billing.payment_record(user=user, invoice=i, amount=d["amount"],
                                                       received_on=d["received_on"], reference=d["reference"]),
         success="Payment recorded."),
-    Act("credit", "Issue credit note", perm="billing.manage_invoices", form=MoneyReasonForm, style="secondary",
+    Act("credit", "Issue credit note", form=MoneyReasonForm, style="secondary",
+        check=lambda user, i: billing.credit_note_issue_check(user=user, invoice=i),
         when=lambda i: i.state == ISSUED,
         run=lambda user, i, d: billing.credit_note_issue(user=user, invoice=i, amount=d["amount"],
                                                          reason=d["reason"]),
         success="Credit note issued."),
-    Act("write-off", "Propose write-off", perm="billing.manage_invoices", form=MoneyReasonForm, style="secondary",
+    Act("write-off", "Propose write-off", form=MoneyReasonForm, style="secondary",
+        check=lambda user, i: billing.write_off_request_check(user=user, invoice=i),
         when=lambda i: i.state == ISSUED,
         run=lambda user, i, d: billing.write_off_request(user=user, invoice=i, amount=d["amount"],
                                                          reason=d["reason"]),
@@ -590,14 +634,17 @@ register(
             approve=True),
         success="Write-off approved."),
     Act("remind", "Send reminder", perm="billing.manage_invoices",
+        check=lambda user, i: _on_case(billing.collection_remind_check, user, i),
         when=lambda i: i.state == ISSUED and _case(i) is not None,
         run=lambda user, i, d: billing.collection_remind(user=user, case=_case(i)), success="Reminder sent."),
     Act("promise", "Record promise to pay", perm="billing.manage_invoices", form=PromiseForm, style="secondary",
+        check=lambda user, i: _on_case(billing.collection_promise_check, user, i),
         when=lambda i: i.state == ISSUED and _case(i) is not None,
         run=lambda user, i, d: billing.collection_promise(user=user, case=_case(i), amount=d["amount"],
                                                           promised_for=d["promised_for"], note=d["note"]),
         success="Promise recorded."),
     Act("dispute", "Open or resolve dispute", perm="billing.manage_invoices", form=NoteForm, style="secondary",
+        check=lambda user, i: _on_case(billing.collection_dispute_check, user, i),
         when=lambda i: i.state == ISSUED and _case(i) is not None,
         run=lambda user, i, d: billing.collection_dispute(user=user, case=_case(i), note=d["note"],
                                                           resolved=_case(i).disputed),
