@@ -260,15 +260,20 @@ def _quote_link(user: Any, quote: Quote, contact: Contact) -> str:
                            "to read it, then accept or decline it.")
 
 
-def quote_resend(*, user: Any, quote: Quote) -> Quote:
-    """Send the customer a fresh link to a quote still waiting for their answer (a lost e-mail, an expired link).
-    The earlier link stops working; the quote's validity does not change."""
+def quote_resend_check(*, user: Any, quote: Quote) -> None:
     require(user, "sales.manage_quote", quote, message="Only the deal's sales rep (or their manager) sends it.")
     if quote.state != Quote.State.SENT or quote.sent_to is None:
         raise ApplicationError(code="quote-not-open", message=f"{quote} is {quote.get_state_display().lower()}; "
                                                               "only a quote waiting for the customer is sent again.")
     if quote.valid_until < timezone.localdate():
         raise ApplicationError(code="quote-expired", message=f"{quote} expired on {quote.valid_until}.")
+
+
+def quote_resend(*, user: Any, quote: Quote) -> Quote:
+    """Send the customer a fresh link to a quote still waiting for their answer (a lost e-mail, an expired link).
+    The earlier link stops working; the quote's validity does not change."""
+    quote_resend_check(user=user, quote=quote)
+    assert quote.sent_to is not None  # the check refuses a quote sent to nobody
     with transaction.atomic():
         _quote_link(user, quote, quote.sent_to)
         record(actor=user, opportunity=quote.ps_opportunity.parent, subject=quote, verb="quote.resent",
@@ -568,12 +573,17 @@ def _sow_link(user: Any, sow: Sow, contact: Contact) -> str:
                            "it with the changes you need.")
 
 
-def sow_resend(*, user: Any, sow: Sow) -> Sow:
-    """Send the customer a fresh link to a SOW still waiting for their signature; the earlier link stops working."""
+def sow_resend_check(*, user: Any, sow: Sow) -> None:
     require(user, "sales.send_sow", sow, message="Only the SOW's author or the deal's sales rep sends it.")
     if sow.state != Sow.State.SENT or sow.sent_to is None:
         raise ApplicationError(code="sow-not-sent", message=f"{sow} is {sow.get_state_display().lower()}; only a "
                                                             "SOW waiting for signature is sent again.")
+
+
+def sow_resend(*, user: Any, sow: Sow) -> Sow:
+    """Send the customer a fresh link to a SOW still waiting for their signature; the earlier link stops working."""
+    sow_resend_check(user=user, sow=sow)
+    assert sow.sent_to is not None  # the check refuses a SOW sent to nobody
     with transaction.atomic():
         _sow_link(user, sow, sow.sent_to)
         record(actor=user, opportunity=sow.ps_opportunity.parent, subject=sow, verb="sow.resent",
