@@ -224,8 +224,8 @@ def _on_hold(e):
 
 def _wrap_up_ready(e):
     for code in ("summary-sent", "notified", "documents"):
-        delivery.wrap_up_check(user=e.people["pse"], wrap=e.wrap, code=code)
-    delivery.wrap_up_check(user=e.people["pse"], wrap=e.wrap, code="hours-cost", actual_hours="100",
+        delivery.wrap_up_tick(user=e.people["pse"], wrap=e.wrap, code=code)
+    delivery.wrap_up_tick(user=e.people["pse"], wrap=e.wrap, code="hours-cost", actual_hours="100",
                            actual_cost="15000")
     e.sign_off = delivery.sign_off_send(user=e.people["sal"], project=e.project, contact=e.contact)
 

@@ -237,10 +237,10 @@ DOORS = {
     "change_order_add": ("in-delivery", lambda e, v: workflow.change_order_add(
         user=e.people["psmanager"], project=e.project, description="More sites", amount=v), "change order amount",
         MONEY),
-    "wrap_up_check actual_hours": ("wrap-up", lambda e, v: delivery.wrap_up_check(
+    "wrap_up_tick actual_hours": ("wrap-up", lambda e, v: delivery.wrap_up_tick(
         user=e.people["pse"], wrap=e.wrap, code="hours-cost", actual_hours=v, actual_cost="15000"), "actual hours",
         HOURS),
-    "wrap_up_check actual_cost": ("wrap-up", lambda e, v: delivery.wrap_up_check(
+    "wrap_up_tick actual_cost": ("wrap-up", lambda e, v: delivery.wrap_up_tick(
         user=e.people["pse"], wrap=e.wrap, code="hours-cost", actual_hours="100", actual_cost=v), "actual cost",
         MONEY),
     "payment_record": ("wrapped-up", lambda e, v: billing.payment_record(

@@ -47,8 +47,8 @@ def _wrapped_up_case(people, name, issued_days_ago, before_wrap_up=None):
     project.refresh_from_db()
     wrap = workflow.wrap_up_start(user=people["pse"], project=project)
     for code in ("summary-sent", "notified", "documents"):
-        delivery.wrap_up_check(user=people["pse"], wrap=wrap, code=code)
-    delivery.wrap_up_check(user=people["pse"], wrap=wrap, code="hours-cost", actual_hours="10", actual_cost="1500")
+        delivery.wrap_up_tick(user=people["pse"], wrap=wrap, code=code)
+    delivery.wrap_up_tick(user=people["pse"], wrap=wrap, code="hours-cost", actual_hours="10", actual_cost="1500")
     delivery.sign_off_send(user=people["sal"], project=project, contact=contact)
     return workflow.wrap_up_finish(user=people["pse"], wrap=wrap), invoice
 

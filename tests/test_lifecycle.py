@@ -123,8 +123,8 @@ def test_the_sixteen_steps(people, deal):
     assert (project.state, project.percent_complete, project.acceptance) == ("completed", 100, "signed")
     wrap = workflow.wrap_up_start(user=pse, project=project)
     for code in ("summary-sent", "notified", "documents"):
-        delivery.wrap_up_check(user=pse, wrap=wrap, code=code)
-    delivery.wrap_up_check(user=pse, wrap=wrap, code="hours-cost", actual_hours="112", actual_cost="16800")
+        delivery.wrap_up_tick(user=pse, wrap=wrap, code=code)
+    delivery.wrap_up_tick(user=pse, wrap=wrap, code="hours-cost", actual_hours="112", actual_cost="16800")
 
     # Step 15: the SAL sends the sign-off document; the customer signs it.
     signoff = delivery.sign_off_send(user=sal, project=project, contact=contact)

@@ -266,8 +266,8 @@ def wrap_up_start(e, user):
 
 
 @act("wrap-up", ON_PROJECT)
-def wrap_up_check(e, user):
-    return delivery.wrap_up_check(user=user, wrap=e.wrap, code="summary-sent")
+def wrap_up_tick(e, user):
+    return delivery.wrap_up_tick(user=user, wrap=e.wrap, code="summary-sent")
 
 
 @act("wrap-up-ready", ON_PROJECT)
@@ -378,7 +378,7 @@ def test_the_matrix_covers_every_staff_act():
         "rom_decide", "quote_create", "quote_submit", "quote_send", "quote_decide", "sow_create", "sow_submit_review",
         "sow_review", "sow_send", "ps_opportunity_close_won", "project_assign_engineer", "project_kick_off",
         "project_start_delivery", "project_set_progress", "project_hold", "change_order_add", "time_log",
-        "time_approve", "completion_request", "wrap_up_start", "wrap_up_check", "sign_off_send", "invoice_issue",
+        "time_approve", "completion_request", "wrap_up_start", "wrap_up_tick", "sign_off_send", "invoice_issue",
         "invoice_void", "payment_record", "credit_note_issue", "collection_remind", "write_off_request",
         "write_off_decide", "policy_publish",
     }

@@ -84,7 +84,7 @@ AMOUNT_DOORS = {
         user=e.people["pse"], sow=e.sow, billing_terms="milestones", milestones=[("All of it", v)])),
     "change_order_add": ("in-delivery", lambda e, v: workflow.change_order_add(
         user=e.people["psmanager"], project=e.project, description="More sites", amount=v)),
-    "wrap_up_check actual_cost": ("wrap-up", lambda e, v: delivery.wrap_up_check(
+    "wrap_up_tick actual_cost": ("wrap-up", lambda e, v: delivery.wrap_up_tick(
         user=e.people["pse"], wrap=e.wrap, code="hours-cost", actual_hours="100", actual_cost=v)),
     "payment_record": ("invoiced", lambda e, v: billing.payment_record(
         user=e.people["finance"], invoice=e.invoice, amount=v, received_on=TODAY())),
@@ -150,7 +150,7 @@ def test_bad_budget_hours_are_refused(people, hours):
 
 def test_float_actual_hours_are_refused(people):
     engagement = reach(people, "wrap-up")
-    assert_refused(lambda: delivery.wrap_up_check(user=people["pse"], wrap=engagement.wrap, code="hours-cost",
+    assert_refused(lambda: delivery.wrap_up_tick(user=people["pse"], wrap=engagement.wrap, code="hours-cost",
                                                   actual_hours=99.5, actual_cost="15000"), "invalid-hours")
 
 
@@ -262,12 +262,12 @@ def test_quote_lines_from_the_price_book(people, items, code):
 def test_wrap_up_items_that_are_not_ticked_by_hand(people, code):
     engagement = reach(people, "wrap-up")
     expected = "item-not-found" if code == "party" else "automatic-item"
-    assert_refused(lambda: delivery.wrap_up_check(user=people["pse"], wrap=engagement.wrap, code=code), expected)
+    assert_refused(lambda: delivery.wrap_up_tick(user=people["pse"], wrap=engagement.wrap, code=code), expected)
 
 
 def test_hours_and_cost_need_the_figures(people):
     engagement = reach(people, "wrap-up")
-    assert_refused(lambda: delivery.wrap_up_check(user=people["pse"], wrap=engagement.wrap, code="hours-cost"),
+    assert_refused(lambda: delivery.wrap_up_tick(user=people["pse"], wrap=engagement.wrap, code="hours-cost"),
                    "figures-required")
 
 

@@ -445,11 +445,17 @@ def write_off_request(*, user: Any, invoice: Invoice, amount: Any, reason: str) 
     return write_off
 
 
+def write_off_decide_check(*, user: Any, write_off: WriteOff) -> None:
+    require(user, "billing.approve_write_off", message="Only the controller decides write-offs.")
+    if write_off.requested_by_id == user.pk:
+        raise ApplicationError(code="segregation-of-duties", message="Nobody decides their own write-off.")
+    if write_off.state != WriteOff.State.REQUESTED:
+        raise ApplicationError(code="already-decided", message="This write-off is decided already.")
+
+
 def write_off_decide(*, user: Any, write_off: WriteOff, approve: bool) -> WriteOff:
     """The controller decides; nobody approves their own write-off."""
-    require(user, "billing.approve_write_off", message="Only the controller approves write-offs.")
-    if write_off.requested_by_id == user.pk:
-        raise ApplicationError(code="segregation-of-duties", message="Nobody approves their own write-off.")
+    write_off_decide_check(user=user, write_off=write_off)
     with transaction.atomic():
         locked = WriteOff.objects.select_for_update().get(pk=write_off.pk)
         if locked.state != WriteOff.State.REQUESTED:

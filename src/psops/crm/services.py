@@ -61,8 +61,12 @@ def account_create(*, user: Any, name: str, website: str = "", owner: Any = None
     return account
 
 
+def contact_create_check(*, user: Any, account: Account) -> None:
+    require(user, "crm.create_account", message="Only sales and administrators add customer contacts.")
+
+
 def contact_create(*, user: Any, account: Account, name: str, email: str, title: str = "") -> Contact:
-    require(user, "crm.create_account")
+    contact_create_check(user=user, account=account)
     if not (name or "").strip() or "@" not in (email or ""):
         raise ApplicationError(code="invalid-contact", message="A contact needs a name and an e-mail address.")
     with transaction.atomic():
@@ -95,27 +99,42 @@ def opportunity_create(*, user: Any, account: Account, name: str, close_date: dt
     return opp
 
 
-def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, reason: str = "") -> Opportunity:
-    """Owners move a deal forward only; moving back (or reopening a closed deal) is an administrator's act with a
-    reason. Closing the deal lost, unqualified or a duplicate closes its open PS children as lost with it; a PS child
-    whose SOW the customer signed is a contract, so the deal cannot be closed that way while it stands."""
+MOVE_WHO = "Only the deal's owner, their manager or an administrator moves this deal."
+MOVE_BACK_WHO = "Moving a deal back, or reopening a closed one, is an administrator's act."
+
+
+def opportunity_move_stage_check(*, user: Any, opportunity: Opportunity, stage: str | None = None,
+                                 reason: str = "") -> None:
+    """Who may move this deal, and, given a stage, whether that move is allowed. Owners (and their managers) move a
+    deal forward only; moving back or reopening a closed deal is an administrator's act with a reason. Closing the
+    deal lost, unqualified or a duplicate closes its PS children with it, which a signed SOW forbids."""
+    current = opportunity.stage
+    if stage is None:  # the page asks whether to offer the act at all
+        if current in CLOSED_STAGES:
+            require(user, "crm.reopen_opportunity", opportunity, message=MOVE_BACK_WHO)
+        elif not user.has_perm("crm.reopen_opportunity", opportunity):
+            require(user, "crm.advance_opportunity", opportunity, message=MOVE_WHO)
+        return
     if stage not in STAGE_ORDER:
         raise ApplicationError(code="invalid-stage", message=f"Unknown stage '{stage}'.", field="stage")
-    current = opportunity.stage
     if stage == current:
-        raise ApplicationError(code="same-stage", message=f"The deal is already in {Stage(stage).label}.")
+        raise ApplicationError(code="same-stage", message=f"The deal is already in {Stage(stage).label}.",
+                               field="stage")
     forward = current not in CLOSED_STAGES and STAGE_ORDER.index(stage) > STAGE_ORDER.index(current)
     if forward:
-        require(user, "crm.advance_opportunity", opportunity,
-                message="Only the deal's owner, their manager or an administrator moves this deal.")
+        require(user, "crm.advance_opportunity", opportunity, message=MOVE_WHO)
     else:
-        require(user, "crm.reopen_opportunity", opportunity,
-                message="Moving a deal back is an administrator's act.")
+        require(user, "crm.reopen_opportunity", opportunity, message=MOVE_BACK_WHO)
         if not reason.strip():
             raise ApplicationError(code="reason-required", message="Moving a deal back needs a reason.",
                                    field="reason")
     if stage in DEAD_STAGES:
         _children_may_close(opportunity)
+
+
+def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, reason: str = "") -> Opportunity:
+    opportunity_move_stage_check(user=user, opportunity=opportunity, stage=stage, reason=reason)
+    current = opportunity.stage
     with transaction.atomic():
         opportunity.move_to(stage)
         opportunity.stage_changed_at = timezone.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -646,21 +646,31 @@ def _tick(wrap: WrapUp, code: str, user: Any, note: str = "") -> None:
         done_by=user if getattr(user, "pk", None) else None, done_at=timezone.now(), note=note[:300])
 
 
-def wrap_up_check(*, user: Any, wrap: WrapUp, code: str, note: str = "", actual_hours: Any = None,
-                  actual_cost: Any = None) -> WrapUpItem:
-    """Tick a checklist item. Recording hours and cost needs the figures; notifying tells the controller, the PS
-    manager and accounts payable (finance) for real."""
-    project = wrap.project
-    require(user, "delivery.deliver_project", project, message=WRAP_UP_WHO)
+def wrap_up_tick_check(*, user: Any, wrap: WrapUp, code: str | None = None) -> WrapUpItem | None:
+    """Whether `user` may tick items of this wrap-up now; given a code, whether that item may be ticked (returns
+    it)."""
+    require(user, "delivery.deliver_project", wrap.project, message=WRAP_UP_WHO)
     if wrap.completed_at:
         raise ApplicationError(code="wrap-up-done", message="The wrap-up is complete.")
+    if code is None:
+        return None
     item = wrap.items.filter(code=code).first()
     if item is None:
         raise ApplicationError(code="item-not-found", message=f"No wrap-up item '{code}'.", field="code")
     if code in AUTOMATIC_ITEMS:
-        raise ApplicationError(code="automatic-item", message=f"'{item.label}' is ticked when it happens.")
+        raise ApplicationError(code="automatic-item", message=f"'{item.label}' is ticked when it happens.",
+                               field="code")
     if item.done_at:
-        raise ApplicationError(code="already-done", message=f"'{item.label}' is done already.")
+        raise ApplicationError(code="already-done", message=f"'{item.label}' is done already.", field="code")
+    return item
+
+
+def wrap_up_tick(*, user: Any, wrap: WrapUp, code: str, note: str = "", actual_hours: Any = None,
+                 actual_cost: Any = None) -> WrapUpItem:
+    """Tick a checklist item. Recording hours and cost needs the figures; notifying tells the controller, the PS
+    manager and accounts payable (finance) for real."""
+    project = wrap.project
+    item = cast(WrapUpItem, wrap_up_tick_check(user=user, wrap=wrap, code=code))
     with transaction.atomic():
         if code == "hours-cost":
             if actual_hours is None or actual_cost is None:
@@ -681,13 +691,20 @@ def wrap_up_check(*, user: Any, wrap: WrapUp, code: str, note: str = "", actual_
     return item
 
 
-def wrap_up_finish(*, user: Any, wrap: WrapUp) -> Project:
-    """All items done: the project is wrapped up. Called by the workflow, which first ticks the final invoice."""
-    project = wrap.project
-    require(user, "delivery.deliver_project", project, message=WRAP_UP_WHO)
+def wrap_up_finish_check(*, user: Any, wrap: WrapUp) -> None:
+    """The wrap-up finishes when every item is done (the final invoice is ticked when the wrap-up starts)."""
+    require(user, "delivery.deliver_project", wrap.project, message=WRAP_UP_WHO)
+    if wrap.completed_at:
+        raise ApplicationError(code="wrap-up-done", message="The wrap-up is complete.")
     left = [i.label for i in wrap.items.all() if i.done_at is None]
     if left:
         raise ApplicationError(code="wrap-up-incomplete", message="Still to do: " + "; ".join(left) + ".")
+
+
+def wrap_up_finish(*, user: Any, wrap: WrapUp) -> Project:
+    """All items done: the project is wrapped up. Called by the workflow, which first ticks the final invoice."""
+    wrap_up_finish_check(user=user, wrap=wrap)
+    project = wrap.project
     with transaction.atomic():
         wrap.completed_at = timezone.now()
         wrap.save(update_fields=["completed_at"])

@@ -4,8 +4,11 @@ what it asks (a form) and which service it calls.
 
 The page offers an act when its check passes. When the act is in view and the user holds a role for it but the
 check refuses (the SOW needs the Director of PS, nobody reviews their own work), the page shows the act disabled
-with the refusal's own message, so an offered button never ends in a bare 403 and a refused one says why. Acts
-without a domain check yet fall back to a rules permission (`perm`) and `allowed`.
+with the refusal's own message, so an offered button never ends in a bare 403 and a refused one says why.
+
+Every act has a check. A few acts work on a record the page finds first (the request waiting for the customer, the
+open collection case); their check cannot run without it, so they also name the role's rules permission (`perm`),
+asked first, and a forged post from somebody without the role is refused as forbidden whatever the state.
 """
 
 from __future__ import annotations
@@ -25,38 +28,33 @@ class Act:
     label: str
     run: Callable[[Any, Any, dict], Any]  # (user, record, cleaned form data) -> result
     success: str
-    perm: str | None = None  # checked with the record as the object
+    perm: str | None = None  # the role's rules permission, asked with the record as the object before `when`
     when: Callable[[Any], bool] = lambda record: True
     form: type[forms.BaseForm] | None = None
     style: str = "primary"
-    # Extra permission logic that is not a rules permission (e.g. "an approver this request waits for").
-    allowed: Callable[[Any, Any], bool] | None = None
     form_kwargs: Callable[[Any, Any], dict] = field(default=lambda user, record: {})
     # Acts that create a record (a quote, a SOW, a PS opportunity) take the user to it; others stay on the page.
     opens_result: bool = False
     # The domain's check for this act: (user, record) -> None, or raises the coded refusal. One rule in one place.
-    check: Callable[[Any, Any], Any] | None = None
+    check: Callable[[Any, Any], Any] = field(kw_only=True)
 
     def refusal(self, user: Any, record: Any) -> ApplicationError | None:
         """Why `user` may not do this act on `record` now (None: they may)."""
-        if not self.when(record):
-            return ApplicationError(code="not-now", message="That action is not available on this record now.")
         if self.perm is not None and not user.has_perm(self.perm, record):
             return ApplicationError(code="forbidden", message="That action is not available to you on this record.")
-        if self.allowed is not None and not self.allowed(user, record):
-            return ApplicationError(code="forbidden", message="That action is not available to you on this record.")
-        if self.check is not None:
-            try:
-                self.check(user, record)
-            except ApplicationError as refused:
-                return refused
+        if not self.when(record):
+            return ApplicationError(code="not-now", message="That action is not available on this record now.")
+        try:
+            self.check(user, record)
+        except ApplicationError as refused:
+            return refused
         return None
 
     def refusal_of_post(self, user: Any, record: Any) -> ApplicationError | None:
         """As `refusal`, for a posted act: when the act is not in view now, its own check still tells who may do
         it, so somebody who never may is refused as such (forbidden) rather than told "not now"."""
         refused = self.refusal(user, record)
-        if refused is not None and refused.code == "not-now" and self.check is not None:
+        if refused is not None and refused.code == "not-now":
             try:
                 self.check(user, record)
             except ApplicationError as deeper:

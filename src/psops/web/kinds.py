@@ -13,7 +13,7 @@ from psops.accounts import roles
 from psops.approvals import services as approvals
 from psops.approvals.models import ApprovalRequest
 from psops.billing import services as billing
-from psops.billing.models import CollectionCase, Invoice
+from psops.billing.models import CollectionCase, Invoice, WriteOff
 from psops.core.errors import ApplicationError
 from psops.core.formfields import MoneyFormField, QuantityFormField, WholeNumberFormField
 from psops.core.money import parse_amount
@@ -24,7 +24,7 @@ from psops.crm.choices import LossReason, PSStage, Stage
 from psops.crm.models import Contact, Opportunity, PSOpportunity
 from psops.delivery import services as delivery
 from psops.delivery.models import AcceptanceRequest, Project, WrapUp
-from psops.delivery.services import WRAP_UP_ITEMS
+from psops.delivery.services import OPEN_STATES, WRAP_UP_ITEMS
 from psops.estimating import services as estimating
 from psops.estimating.models import Rom
 from psops.sales import services as sales
@@ -82,12 +82,13 @@ class ContactNewForm(forms.Form):
 
 register(
     "opportunity",
-    Act("stage", "Move stage", perm="crm.advance_opportunity", form=StageForm, style="secondary",
+    Act("stage", "Move stage", form=StageForm, style="secondary",
+        check=lambda user, o: crm.opportunity_move_stage_check(user=user, opportunity=o),
         run=lambda user, o, d: crm.opportunity_move_stage(user=user, opportunity=o, stage=d["stage"],
                                                           reason=d["reason"]),
         success="Stage changed."),
-    Act("contact", "Add a contact", perm="crm.create_account", form=ContactNewForm, style="secondary",
-        allowed=lambda user, o: user.has_perm("crm.advance_opportunity", o),
+    Act("contact", "Add a contact", form=ContactNewForm, style="secondary",
+        check=lambda user, o: crm.contact_create_check(user=user, account=o.account),
         run=lambda user, o, d: crm.contact_create(user=user, account=o.account, name=d["name"], email=d["email"],
                                                   title=d["title"]),
         success="Contact added."),
@@ -436,7 +437,18 @@ def _pending(project, kind):
 
 
 def _wrap(project):
-    return WrapUp.objects.filter(project=project).first()
+    """The project's wrap-up with its items, read once per page (the wrap-up acts all ask for it)."""
+    if not hasattr(project, "_wrap_up"):
+        project._wrap_up = WrapUp.objects.filter(project=project).prefetch_related("items").first()
+    return project._wrap_up
+
+
+def _on_wrap(check, user, project):
+    """Ask `check` about the project's wrap-up."""
+    wrap = _wrap(project)
+    if wrap is None:
+        raise ApplicationError(code="wrap-up-not-started", message="The financial wrap-up has not started.")
+    check(user=user, wrap=wrap)
 
 
 def _on_pending(check, user, project, kind):
@@ -447,7 +459,6 @@ def _on_pending(check, user, project, kind):
     check(user=user, request=request)
 
 
-OPEN_STATES = (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF, Project.State.IN_DELIVERY)
 register_kind(Kind("project", "projects",
                    lambda pk: Project.objects.select_related("ps_opportunity__parent__account", "sow",
                                                              "engagement_manager")
@@ -499,12 +510,14 @@ register(
         check=lambda user, p: delivery.wrap_up_start_check(user=user, project=p),
         when=lambda p: p.state == Project.State.COMPLETED and _wrap(p) is None,
         run=lambda user, p, d: workflow.wrap_up_start(user=user, project=p), success="Wrap-up started."),
-    Act("wrap-item", "Tick a wrap-up item", perm="delivery.deliver_project", form=WrapUpItemForm,
-        style="secondary", when=lambda p: (w := _wrap(p)) is not None and w.completed_at is None,
-        run=lambda user, p, d: delivery.wrap_up_check(user=user, wrap=_wrap(p), code=d["code"], note=d["note"],
-                                                      actual_hours=d["actual_hours"], actual_cost=d["actual_cost"]),
+    Act("wrap-item", "Tick a wrap-up item", form=WrapUpItemForm, style="secondary",
+        check=lambda user, p: _on_wrap(delivery.wrap_up_tick_check, user, p),
+        when=lambda p: (w := _wrap(p)) is not None and w.completed_at is None,
+        run=lambda user, p, d: delivery.wrap_up_tick(user=user, wrap=_wrap(p), code=d["code"], note=d["note"],
+                                                     actual_hours=d["actual_hours"], actual_cost=d["actual_cost"]),
         success="Wrap-up item ticked."),
-    Act("wrap-finish", "Finish the wrap-up", perm="delivery.deliver_project",
+    Act("wrap-finish", "Finish the wrap-up",
+        check=lambda user, p: _on_wrap(delivery.wrap_up_finish_check, user, p),
         when=lambda p: (w := _wrap(p)) is not None and w.completed_at is None,
         run=lambda user, p, d: workflow.wrap_up_finish(user=user, wrap=_wrap(p)),
         success="Wrapped up: Finance now owns any open balance."),
@@ -595,6 +608,20 @@ def _on_case(check, user, invoice):
     check(user=user, case=case)
 
 
+def _write_off(invoice, user=None):
+    """The proposed write-off waiting for a decision: one `user` did not propose when there is such a one (from the
+    page's prefetched write-offs)."""
+    waiting = [w for w in invoice.write_offs.all() if w.state == WriteOff.State.REQUESTED]
+    return next((w for w in waiting if user is None or w.requested_by_id != user.pk), waiting[0] if waiting else None)
+
+
+def _on_write_off(check, user, invoice):
+    write_off = _write_off(invoice, user)
+    if write_off is None:
+        raise ApplicationError(code="nothing-to-decide", message="No write-off is waiting for a decision.")
+    check(user=user, write_off=write_off)
+
+
 register_kind(Kind("invoice", "invoices",
                    lambda pk: Invoice.objects.select_related("project__ps_opportunity__parent__account", "project__sow")
                    .prefetch_related("payments", "credit_notes", "write_offs").get(pk=pk),
@@ -626,13 +653,16 @@ register(
         run=lambda user, i, d: billing.write_off_request(user=user, invoice=i, amount=d["amount"],
                                                          reason=d["reason"]),
         success="Write-off proposed to the controller."),
-    Act("approve-write-off", "Approve write-off", perm="billing.approve_write_off",
-        when=lambda i: i.write_offs.filter(state="requested").exists(),
-        allowed=lambda user, i: i.write_offs.filter(state="requested").exclude(requested_by=user).exists(),
-        run=lambda user, i, d: billing.write_off_decide(
-            user=user, write_off=i.write_offs.filter(state="requested").exclude(requested_by=user).first(),
-            approve=True),
+    Act("approve-write-off", "Approve write-off",
+        check=lambda user, i: _on_write_off(billing.write_off_decide_check, user, i),
+        when=lambda i: _write_off(i) is not None,
+        run=lambda user, i, d: billing.write_off_decide(user=user, write_off=_write_off(i, user), approve=True),
         success="Write-off approved."),
+    Act("refuse-write-off", "Refuse write-off", style="secondary",
+        check=lambda user, i: _on_write_off(billing.write_off_decide_check, user, i),
+        when=lambda i: _write_off(i) is not None,
+        run=lambda user, i, d: billing.write_off_decide(user=user, write_off=_write_off(i, user), approve=False),
+        success="Write-off refused."),
     Act("remind", "Send reminder", perm="billing.manage_invoices",
         check=lambda user, i: _on_case(billing.collection_remind_check, user, i),
         when=lambda i: i.state == ISSUED and _case(i) is not None,

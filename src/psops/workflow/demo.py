@@ -168,8 +168,8 @@ def scenario_collections(p):
     project.refresh_from_db()
     wrap = workflow.wrap_up_start(user=p["pse"], project=project)
     for code in ("summary-sent", "notified", "documents"):
-        delivery.wrap_up_check(user=p["pse"], wrap=wrap, code=code)
-    delivery.wrap_up_check(user=p["pse"], wrap=wrap, code="hours-cost", actual_hours="150", actual_cost="21000")
+        delivery.wrap_up_tick(user=p["pse"], wrap=wrap, code=code)
+    delivery.wrap_up_tick(user=p["pse"], wrap=wrap, code="hours-cost", actual_hours="150", actual_cost="21000")
     signoff = delivery.sign_off_send(user=p["sal"], project=project, contact=contact)
     delivery.sign_off_sign(customer=buyer, request=signoff, name=contact.name, title=contact.title)
     case = workflow.wrap_up_finish(user=p["pse"], wrap=wrap)
