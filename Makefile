@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench worker demo clean
+.PHONY: run test lint bench worker demo clean deps
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,11 @@ demo: $(STAMP)
 	$(BIN)/psops migrate --noinput
 	$(BIN)/psops demo
 
+deps: $(STAMP)
+
+# PYTEST_ARGS narrows or widens a run, e.g. `make test PYTEST_ARGS="tests/web -x"`.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

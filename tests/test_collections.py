@@ -70,7 +70,8 @@ def test_finance_sees_open_balances_with_their_ageing_at_a_fixed_cost(people):
     assert report["31-60"] == invoice_a.amount and report["current"] == invoice_b.amount - 1000
     # Nobody outside Finance sees receivables.
     assert selectors.collection_list(user=people["sal"]) == []
-    assert not selectors.open_invoices(user=people["pse"]).exists()
+    assert not selectors.collections_open(user=people["pse"]).exists()
+    assert set(selectors.ageing(user=people["pse"]).values()) == {Decimal("0.00")}
 
 
 def test_paying_everything_closes_the_case(people):

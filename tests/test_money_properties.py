@@ -14,6 +14,7 @@ from psops.billing import services as billing
 from psops.billing.models import CreditNote, Invoice, Payment, WriteOff
 from psops.core.errors import ApplicationError
 from psops.delivery.services import project_value
+from psops.workflow import invariants
 from psops.workflow import services as workflow
 from tests.builders import signed_project
 from tests.factories import make_deal, make_staff
@@ -34,7 +35,8 @@ acts = st.lists(st.one_of(
 
 def snapshot(project):
     return (
-        list(Invoice.objects.filter(project=project).order_by("pk").values_list("pk", "state", "amount")),
+        list(Invoice.objects.filter(project=project).order_by("pk")
+             .values_list("pk", "state", "amount", "paid_to_date", "open_balance")),
         Payment.objects.filter(invoice__project=project).aggregate(t=Sum("amount"))["t"],
         CreditNote.objects.filter(invoice__project=project).aggregate(t=Sum("amount"))["t"],
         list(WriteOff.objects.filter(invoice__project=project).values_list("pk", "state")),
@@ -62,6 +64,8 @@ class BillingInvariants(TestCase):
                 assert balance == 0
             paid = invoice.payments.aggregate(t=Sum("amount"))["t"] or 0
             assert paid <= invoice.amount
+        # The balances kept on the rows agree with the money history, to the cent.
+        assert list(invariants.balances_kept()) == []
 
     @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(acts)

@@ -172,3 +172,28 @@ def test_count_axes_stay_on_whole_numbers():
 def test_compact_axis_labels():
     assert [compact(v) for v in (0, 950, 1200, 45000, 1_500_000, Decimal("2.5"))] == [
         "0", "950", "1.2k", "45k", "1.5M", "2.5"]
+
+
+@pytest.mark.django_db
+def test_finance_ages_receivables_as_of_a_past_day(client, demo):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from psops.billing.models import Invoice
+
+    first = Invoice.objects.filter(issue_date__isnull=False).order_by("issue_date").first().issue_date
+    before = first - dt.timedelta(days=1)
+    page_of(client, "finance")
+    response = client.get(f"/dashboards/?as_of={before:%Y-%m-%d}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"Nothing was owed at the end of {before:%d %b %Y}." in page
+    assert f'value="{before:%Y-%m-%d}"' in page  # the form keeps the day asked for
+    # Refused days are said, and the figures shown are today's.
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    for raw, words in (("31/12/2026", "is not a date"), (f"{tomorrow:%Y-%m-%d}", "has not ended yet"),
+                       ("x" * 5000, "is not a date")):
+        refused = client.get("/dashboards/", {"as_of": raw})
+        assert refused.status_code == 400 and words in refused.content.decode(), raw
+        assert "USD 100,300.00 owed" in refused.content.decode()

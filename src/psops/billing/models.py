@@ -30,6 +30,11 @@ class Invoice(ConcurrentTransitionMixin, models.Model):
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Maintained by the services that move money, in the same transaction (decision 0009): what the customer has
+    # paid, and what is still owed (0 unless the invoice is issued). `psops check_balances` recomputes both from the
+    # payments, credit notes and write-offs.
+    paid_to_date = MoneyField(default=0)
+    open_balance = MoneyField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -38,6 +43,18 @@ class Invoice(ConcurrentTransitionMixin, models.Model):
                                     name="bill_each_event_once"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="invoice_amount_positive"),
             bounded("amount", MONEY), bounded("net_days", NET_DAYS),
+            models.CheckConstraint(condition=models.Q(paid_to_date__gte=0, paid_to_date__lte=models.F("amount")),
+                                   name="invoice_paid_within_amount"),
+            models.CheckConstraint(condition=models.Q(open_balance__gte=0, open_balance__lte=models.F("amount")),
+                                   name="invoice_balance_within_amount"),
+            models.CheckConstraint(condition=models.Q(state="issued") | models.Q(open_balance=0),
+                                   name="invoice_owed_only_when_issued"),
+        ]
+        indexes = [
+            # The open book: overdue and ageing by due date, the largest balances first.
+            models.Index(fields=["due_date"], name="invoice_open_by_due", condition=models.Q(state="issued")),
+            models.Index(fields=["-open_balance", "-id"], name="invoice_open_by_balance",
+                         condition=models.Q(state="issued")),
         ]
 
     def __str__(self) -> str:

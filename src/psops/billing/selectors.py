@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, CharField, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -27,48 +27,101 @@ def _sum_of(model, **filters) -> Coalesce:
 
 
 def with_balance(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
-    """Annotate each invoice with what is still owed on it (issued invoices; zero otherwise is the caller's filter)."""
-    return qs.annotate(balance=F("amount") - _sum_of(Payment) - _sum_of(CreditNote)
-                       - _sum_of(WriteOff, state=WriteOff.State.APPROVED))
+    """Annotate each invoice with `balance`, what is still owed on it: the open balance kept on its row by the
+    services that move money (decision 0009), so a list sorts and sums it through an index, not a subquery per row."""
+    return qs.annotate(balance=F("open_balance"))
 
 
-def open_invoices(*, user: Any) -> QuerySet[Invoice]:
-    """Issued, unpaid invoices with their balance; Finance and the controller see them."""
-    if not (user.is_superuser or has_role(user, roles.FINANCE, roles.CONTROLLER)):
-        return Invoice.objects.none()
-    return with_balance(Invoice.objects.filter(state=Invoice.State.ISSUED)
-                        .select_related("project__ps_opportunity__parent__account"))
+def balances_from_history(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`qs` annotated with `paid_from_history` and `balance_from_history`, recomputed in SQL from the payments, credit
+    notes and approved write-offs: the reference the maintained columns are checked against."""
+    owed = F("amount") - _sum_of(Payment) - _sum_of(CreditNote) - _sum_of(WriteOff, state=WriteOff.State.APPROVED)
+    return qs.annotate(paid_from_history=_sum_of(Payment),
+                       balance_from_history=Case(When(state=Invoice.State.ISSUED, then=owed), default=ZERO,
+                                                 output_field=MONEY))
 
 
 def with_collection_figures(qs: QuerySet[CollectionCase]) -> QuerySet[CollectionCase]:
     """Annotate cases with `outstanding` (open balance of the project) and `oldest_due` (oldest open invoice)."""
-    per_project = with_balance(Invoice.objects.filter(project=OuterRef("project"), state=Invoice.State.ISSUED))
-    outstanding = per_project.order_by().values("project").annotate(t=Sum("balance")).values("t")
-    oldest = (Invoice.objects.filter(project=OuterRef("project"), state=Invoice.State.ISSUED).order_by("due_date")
-              .values("due_date")[:1])
+    open_ones = Invoice.objects.filter(project=OuterRef("project"), state=Invoice.State.ISSUED)
+    outstanding = open_ones.order_by().values("project").annotate(t=Sum("open_balance")).values("t")
+    oldest = open_ones.order_by("due_date").values("due_date")[:1]
     return qs.annotate(outstanding=Coalesce(Subquery(outstanding, output_field=MONEY), ZERO),
                        oldest_due=Subquery(oldest))
 
 
-def collection_list(*, user: Any, today: dt.date | None = None) -> list[CollectionCase]:
-    """Open collection cases with `outstanding`, `oldest_due` and the ageing `bucket` of the oldest open invoice."""
-    if not (user.is_superuser or has_role(user, roles.FINANCE, roles.CONTROLLER)):
-        return []
+def collections_open(*, user: Any) -> QuerySet[CollectionCase]:
+    """Open collection cases, Finance and the controller only; `collection_list` reads a page of them."""
+    if not may_list_invoices(user):
+        return CollectionCase.objects.none()
+    return CollectionCase.objects.filter(state=CollectionCase.State.OPEN)
+
+
+def collection_list(*, user: Any, today: dt.date | None = None, limit: int | None = None) -> list[CollectionCase]:
+    """Open collection cases, the longest overdue first (at most `limit`), with `outstanding`, `oldest_due` and the
+    ageing `bucket` of the oldest open invoice."""
     today = today or timezone.localdate()
-    cases = list(with_collection_figures(CollectionCase.objects.filter(state=CollectionCase.State.OPEN))
-                 .select_related("project__ps_opportunity__parent__account").order_by("oldest_due", "pk"))
-    for case in cases:
+    cases = (with_collection_figures(collections_open(user=user))
+             .select_related("project__ps_opportunity__parent__account").order_by("oldest_due", "pk"))
+    rows = list(cases[:limit] if limit is not None else cases)
+    for case in rows:
         case.bucket = bucket(case.oldest_due, today)  # type: ignore[attr-defined]
-    return cases
+    return rows
 
 
-def ageing(*, user: Any, today: dt.date | None = None) -> dict[str, Decimal]:
-    """Accounts receivable by ageing bucket, over every issued invoice."""
-    today = today or timezone.localdate()
+def bucket_of(day: dt.date, via: str = "") -> Case:
+    """The SQL twin of `ageing.bucket` as of `day`: an invoice's ageing bucket from its due date (`via` leads to the
+    invoice from a payment, credit note or write-off: "invoice__")."""
+    due = f"{via}due_date"
+
+    def due_on_or_after(days_late: int) -> dict[str, dt.date]:
+        return {f"{due}__gte": day - dt.timedelta(days=days_late)}
+
+    return Case(When(Q(**{f"{due}__isnull": True}) | Q(**due_on_or_after(0)), then=Value("current")),
+                When(**due_on_or_after(30), then=Value("1-30")),
+                When(**due_on_or_after(60), then=Value("31-60")),
+                When(**due_on_or_after(90), then=Value("61-90")),
+                default=Value("over-90"), output_field=CharField())
+
+
+def _by_bucket(rows: QuerySet, day: dt.date, amount: str, via: str = "") -> dict[str, Decimal]:
+    """Sum `amount` over `rows`, grouped in SQL by the ageing bucket (as of `day`) of the invoice `via` leads to."""
+    grouped = (rows.order_by().annotate(age=bucket_of(day, via)).values("age").annotate(total=Sum(amount))
+               .values_list("age", "total"))
+    return {age: total or Decimal("0.00") for age, total in grouped}
+
+
+def ageing(*, user: Any, today: dt.date | None = None, as_of: dt.date | None = None) -> dict[str, Decimal]:
+    """Accounts receivable by ageing bucket, in SQL.
+
+    Now: the open balances kept on the invoices, grouped by bucket (one query over the open invoices' partial
+    index). As of a day: what was owed at the end of that day, from the history: invoices issued by then, less the
+    payments received, credit notes issued and write-offs approved by then (what was settled later is added back),
+    aged as of that day. Four grouped queries, whatever the number of invoices."""
     totals = dict.fromkeys(BUCKETS, Decimal("0.00"))
-    for invoice in open_invoices(user=user):
-        totals[bucket(invoice.due_date, today)] += invoice.balance  # type: ignore[attr-defined]
-    return totals
+    if not may_list_invoices(user):
+        return totals
+    if as_of is None:
+        now = _by_bucket(Invoice.objects.filter(state=Invoice.State.ISSUED), today or timezone.localdate(),
+                         "open_balance")
+        return {age: now.get(age, total) for age, total in totals.items()}
+    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+
+    def issued_by_then(via: str = "") -> Q:
+        return Q(**{f"{via}state__in": [Invoice.State.ISSUED, Invoice.State.PAID], f"{via}issue_date__lte": as_of})
+
+    billed = _by_bucket(Invoice.objects.filter(issued_by_then()), as_of, "amount")
+    on_invoice = "invoice__"
+    settled = [
+        _by_bucket(Payment.objects.filter(issued_by_then(on_invoice), received_on__lte=as_of), as_of, "amount",
+                   on_invoice),
+        _by_bucket(CreditNote.objects.filter(issued_by_then(on_invoice), created_at__lt=end), as_of, "amount",
+                   on_invoice),
+        _by_bucket(WriteOff.objects.filter(issued_by_then(on_invoice), state=WriteOff.State.APPROVED,
+                                           decided_at__lt=end), as_of, "amount", on_invoice),
+    ]
+    return {age: billed.get(age, total) - sum((part.get(age, total) for part in settled), total)
+            for age, total in totals.items()}
 
 
 def may_list_invoices(user: Any) -> bool:

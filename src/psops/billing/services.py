@@ -45,12 +45,17 @@ def billed_total(project: Project) -> Decimal:
 
 
 def invoice_balance(invoice: Invoice) -> Decimal:
-    if invoice.state in (Invoice.State.VOID, Invoice.State.DRAFT):
-        return ZERO
-    paid = invoice.payments.aggregate(t=Sum("amount"))["t"] or ZERO
-    credited = invoice.credit_notes.aggregate(t=Sum("amount"))["t"] or ZERO
-    written = invoice.write_offs.filter(state=WriteOff.State.APPROVED).aggregate(t=Sum("amount"))["t"] or ZERO
-    return invoice.amount - paid - credited - written
+    """What is still owed on this invoice, as kept on its row (0 unless issued). Read it from a locked row when a
+    decision depends on it."""
+    return invoice.open_balance if invoice.state == Invoice.State.ISSUED else ZERO
+
+
+def _settle_amount(invoice: Invoice, *, paid: Decimal = ZERO, settled: Decimal) -> None:
+    """Money moved on a locked, issued invoice: keep its paid-to-date and open balance in step, in the caller's
+    transaction (decision 0009)."""
+    invoice.paid_to_date += paid
+    invoice.open_balance -= settled
+    invoice.save(update_fields=["paid_to_date", "open_balance"])
 
 
 def _draft(*, actor: Any, project: Project, key: str, description: str, amount: Decimal) -> Invoice:
@@ -182,6 +187,7 @@ def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = N
         invoice.issue_date = day
         invoice.due_date = day + dt.timedelta(days=invoice.net_days)
         invoice.issued_by = user
+        invoice.open_balance = invoice.amount
         save_transition(invoice)
         _record(user, invoice.project, invoice, "invoice.issued",
                 f"{user} issued {invoice}: {invoice.currency} {invoice.amount:,}, due {invoice.due_date}")
@@ -281,6 +287,7 @@ def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.
                                    field="amount")
         payment = Payment.objects.create(invoice=locked, amount=value, received_on=received_on, reference=reference,
                                          recorded_by=user)
+        _settle_amount(locked, paid=value, settled=value)
         _record(user, locked.project, locked, "invoice.payment",
                 f"{user} recorded a payment of {locked.currency} {value:,} on {locked}", {"amount": str(value)})
         _settle(user, locked)
@@ -307,6 +314,7 @@ def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) 
                                          number=f"tmp-{uuid.uuid4().hex[:12]}")
         note.number = f"CN-{note.pk:05d}"
         note.save(update_fields=["number"])
+        _settle_amount(locked, settled=value)
         _record(user, locked.project, locked, "invoice.credited",
                 f"{user} issued {note.number} for {locked.currency} {value:,} on {locked}: {reason}")
         _settle(user, locked)
@@ -327,7 +335,7 @@ def collection_open(*, actor: Any, project: Project) -> CollectionCase:
     returning a case, and leaves no open case that nothing could ever close."""
     case, created = CollectionCase.objects.get_or_create(project=project)
     if created:
-        open_total = sum((invoice_balance(i) for i in project.invoices.filter(state=Invoice.State.ISSUED)), ZERO)
+        open_total = outstanding(project)
         _record(actor, project, case, "collection.opened",
                 f"Collections opened with {project.currency} {open_total:,} outstanding")
         if open_total == 0 and not project.invoices.filter(state=Invoice.State.DRAFT).exists():
@@ -470,10 +478,13 @@ def write_off_decide(*, user: Any, write_off: WriteOff, approve: bool) -> WriteO
         _record(user, invoice.project, invoice, f"write_off.{locked.state}",
                 f"{user} {'approved' if approve else 'refused'} writing off {invoice.currency} {locked.amount:,}")
         if approve:
+            _settle_amount(invoice, settled=locked.amount)
             _settle(user, invoice)
     return locked
 
 
 def outstanding(project: Project) -> Decimal:
-    return sum((invoice_balance(i) for i in project.invoices.filter(state=Invoice.State.ISSUED)), ZERO)
+    """What the engagement still owes, in one SQL sum over its open invoices."""
+    return (project.invoices.filter(state=Invoice.State.ISSUED).aggregate(t=Sum("open_balance"))["t"]
+            or ZERO)
 

@@ -41,6 +41,7 @@ class Panel:
     columns: list[Column]
     rows: list[list[str]] = field(default_factory=list)
     empty: str = ""  # what to do when there is nothing to show
+    controls: str = ""  # a template with the panel's own controls (e.g. the ageing's "as of" day), or none
 
 
 def duration(hours: Number | None) -> str:
@@ -147,27 +148,30 @@ def step_times(user: Any) -> Panel:
         "project completed.")
 
 
-def receivables(user: Any, today: dt.date) -> Panel | None:
-    totals = selectors.receivables_ageing(user=user, today=today)
+def receivables(user: Any, today: dt.date, as_of: dt.date | None = None) -> Panel | None:
+    totals = selectors.receivables_ageing(user=user, today=today, as_of=as_of)
     if totals is None:
         return None
     currency = settings.PSOPS["DEFAULT_CURRENCY"]
     owed = sum(totals.values(), Decimal("0.00"))
-    chart = bar_chart(chart_id="chart-ageing", title="Accounts receivable by age",
+    when = f"at the end of {as_of:%d %b %Y}" if as_of else "now"
+    chart = bar_chart(chart_id="chart-ageing", title=f"Accounts receivable by age, {when}",
                       labels=BUCKETS if owed else [], series=Series("Open balance", [totals[b] for b in BUCKETS]),
                       value_format=_money(currency), axis_format=compact, empty_text="Nothing is owed")
     return Panel(
         "ageing", "Accounts receivable ageing",
-        f"Open balances of issued invoices by days past due: {fmt(owed, currency)} owed.",
+        f"Open balances of issued invoices by days past due, {when}: {fmt(owed, currency)} owed.",
         chart, [Column("Days past due"), Column("Open balance", True)],
         [[b, fmt(totals[b], currency)] for b in BUCKETS] if owed else [],
-        "Nothing is owed: issued invoices are all paid.")
+        f"Nothing was owed {when}." if as_of else "Nothing is owed: issued invoices are all paid.",
+        controls="web/panels/ageing_as_of.html")
 
 
-def dashboard(*, user: Any, today: dt.date | None = None) -> list[Panel]:
-    """Every panel this user may see, in the order of the process."""
+def dashboard(*, user: Any, today: dt.date | None = None, as_of: dt.date | None = None) -> list[Panel]:
+    """Every panel this user may see, in the order of the process (receivables as of the end of `as_of`, when
+    given)."""
     today = today or timezone.localdate()
     currency = settings.PSOPS["DEFAULT_CURRENCY"]
     panels = [pipeline(user, currency), approvals(user, today), step_times(user), bookings(user, currency, today),
-              backlog(user, currency), receivables(user, today)]
+              backlog(user, currency), receivables(user, today, as_of)]
     return [p for p in panels if p is not None]

@@ -221,7 +221,9 @@ def sees_finance(user: Any) -> bool:
     return may_list_invoices(user)
 
 
-def receivables_ageing(*, user: Any, today: dt.date | None = None) -> dict[str, Decimal] | None:
-    """Open balances by ageing bucket, or None for someone who does not see Finance figures."""
-    return ageing(user=user, today=today) if sees_finance(user) else None
+def receivables_ageing(*, user: Any, today: dt.date | None = None,
+                       as_of: dt.date | None = None) -> dict[str, Decimal] | None:
+    """Open balances by ageing bucket (now, or at the end of `as_of`), or None for someone who does not see Finance
+    figures."""
+    return ageing(user=user, today=today, as_of=as_of) if sees_finance(user) else None
 

@@ -21,6 +21,9 @@ The promises:
   deadline            a customer's answer to a completion or sign-off request came before its deadline.
   won-once            a PS opportunity Closed Won has exactly one SOW project, whose value is the signed SOW's
                       price plus its change orders, and is never billed beyond that value.
+  balances-kept       every invoice's paid-to-date and open balance, kept on its row by the services that move
+                      money, equal what its payments, credit notes and approved write-offs say (`psops invariants
+                      balances-kept` is the check to run after any import or hand edit).
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from psops.approvals import policy as policy_rules
 from psops.approvals.models import ApprovalRequest
 from psops.billing.models import Invoice
+from psops.billing.selectors import balances_from_history
 from psops.crm.choices import PS_OPEN_STAGES, PSStage, Stage
 from psops.crm.models import PSOpportunity
 from psops.delivery.models import AcceptanceRequest, ChangeOrder, Project
@@ -205,6 +209,21 @@ def won_once() -> Iterable[Violation]:
             yield Violation("won-once", f"project {project.pk}", f"billed {project.billed:,} above its value {value:,}")
 
 
+def balances_kept() -> Iterable[Violation]:
+    """The maintained money columns agree with the money history, to the cent (compared in SQL)."""
+    cent = Decimal("0.005")
+    drift = (balances_from_history(Invoice.objects.all())
+             .annotate(paid_off=F("paid_to_date") - F("paid_from_history"),
+                       owed_off=F("open_balance") - F("balance_from_history"))
+             .filter(Q(paid_off__gt=cent) | Q(paid_off__lt=-cent) | Q(owed_off__gt=cent) | Q(owed_off__lt=-cent))
+             .order_by("pk"))
+    for invoice in drift:
+        yield Violation("balances-kept", f"invoice {invoice.pk}",
+                        f"kept paid {invoice.paid_to_date:,} and open {invoice.open_balance:,}; its history says "
+                        f"paid {invoice.paid_from_history:,} and open "  # type: ignore[attr-defined]
+                        f"{invoice.balance_from_history:,}")  # type: ignore[attr-defined]
+
+
 INVARIANTS: dict[str, Callable[[], Iterable[Violation]]] = {
     "approved-value": approved_value,
     "rom-committed": rom_committed,
@@ -216,6 +235,7 @@ INVARIANTS: dict[str, Callable[[], Iterable[Violation]]] = {
     "approved-rom-fixed": approved_rom_fixed,
     "deadline": deadline,
     "won-once": won_once,
+    "balances-kept": balances_kept,
 }
 
 

@@ -1,7 +1,10 @@
 """Dashboards: the figures of the whole chain as server-rendered SVG charts, each with a table that says the same."""
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 
 from psops.insights.panels import dashboard
 from psops.insights.selectors import sees_finance
@@ -9,8 +12,28 @@ from psops.insights.selectors import sees_finance
 from .common import role_required
 
 
+def _as_of(raw: str, today: dt.date) -> tuple[dt.date | None, str]:
+    """The day receivables are aged at (None: now), or the reason the one asked for is refused."""
+    if not raw:
+        return None, ""
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        return None, f"'{raw[:20]}' is not a date (use YYYY-MM-DD); receivables are shown as of now."
+    if day > today:
+        return None, f"{day:%d %b %Y} has not ended yet; receivables are shown as of now."
+    return (None if day == today else day), ""
+
+
 @login_required
 @role_required
 def dashboards(request):
-    return render(request, "web/dashboards.html",
-                  {"panels": dashboard(user=request.user), "sees_finance": sees_finance(request.user)})
+    today = timezone.localdate()
+    as_of, refusal = _as_of(request.GET.get("as_of", "").strip(), today)
+    response = render(request, "web/dashboards.html",
+                      {"panels": dashboard(user=request.user, today=today, as_of=as_of),
+                       "sees_finance": sees_finance(request.user), "as_of": as_of, "today": today,
+                       "refusal": refusal})
+    if refusal:
+        response.status_code = 400
+    return response
