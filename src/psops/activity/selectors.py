@@ -1,3 +1,9 @@
+"""Reads of timelines, discussion threads and notifications.
+
+Timelines and threads grow without end (a busy engagement has thousands of events), so they are read newest first:
+a page of them is the latest, and a record page reads one page (web/views/records.py), never the whole history.
+"""
+
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
@@ -8,12 +14,15 @@ from .models import Message, Notification, TimelineEvent
 
 
 def timeline_for(subject: models.Model) -> QuerySet[TimelineEvent]:
+    """The record's events, newest first (the index on subject and time serves this order)."""
     ct = ContentType.objects.get_for_model(subject)
-    return TimelineEvent.objects.filter(subject_type=ct, subject_id=subject.pk).select_related("actor")
+    return (TimelineEvent.objects.filter(subject_type=ct, subject_id=subject.pk).select_related("actor")
+            .order_by("-created_at", "-id"))
 
 
 def messages_in(thread) -> QuerySet[Message]:
-    return thread.messages.select_related("author", "parent__author").prefetch_related("mentions")
+    """The thread's messages, newest first, with their authors and the message each one answers."""
+    return thread.messages.select_related("author", "parent__author").order_by("-created_at", "-id")
 
 
 def unread_notifications(user) -> QuerySet[Notification]:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import operator
 from collections.abc import Iterable
+from functools import reduce
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import NotSupportedError
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from psops.accounts import roles
-from psops.accounts.roles import has_role
+from psops.accounts.roles import has_role, roles_of
 from psops.core.business_days import SERVICE_LEVEL_DAYS, Calendar, local_date
 from psops.crm.scope import ALL, NONE, deal_reach, deal_scope
 from psops.estimating.models import RomVersion
 
-from .models import ApprovalRequest, Decision
+from .models import ApprovalRequest, ApprovalRequirement, Decision
 
 # Estimates and their approval: within 3 business days (DOMAIN.md, "Service levels worth measuring").
 
@@ -43,8 +47,50 @@ def approval_scope(user: Any) -> Q:
     return Q(submitted_by=user) | Q(author=user) | Q(kind="rom", subject_id__in=their_roms)
 
 
+class _ListHolds(Func):
+    """Whether the JSON list in `column` holds the string `value` as one of its elements, in SQL: SQLite reads the
+    list with json_each, PostgreSQL asks jsonb containment. (Django's `contains` lookup on a JSONField is refused on
+    SQLite, and matching the stored text would be a guess.)"""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, value: str) -> None:
+        super().__init__(F(column))
+        self.value = value
+
+    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
+        raise NotSupportedError(f"Approval requirements are read with SQLite or PostgreSQL, not {connection.vendor}.")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"EXISTS (SELECT 1 FROM json_each({column}) AS held WHERE held.value = %s)", (*params, self.value)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"({column} @> %s::jsonb)", (*params, json.dumps([self.value]))
+
+
+def decidable_by(user: Any) -> Q:
+    """A filter keeping the requests `user` may decide now: the decision service's rule
+    (`services.request_decide_check`) in SQL, so a queue counts and pages them in the database. A request is
+    decidable when it is pending, neither submitted nor authored by `user`, not decided by them already, and one of
+    its requirements is still unmet and waits for a role they hold that has not approved it yet (a superuser holds
+    every role). `services.may_decide` asks this filter, and tests/test_decidable.py checks it against the service
+    on every kind of request and person."""
+    mine = sorted(roles.ROLES if user.is_superuser else roles_of(user))
+    if not mine:
+        return Q(pk__in=[])
+    waits_for_me = reduce(operator.or_, (Q(_ListHolds("approvers", role)) & ~Q(_ListHolds("approved_roles", role))
+                                         for role in mine))
+    open_for_me = ApprovalRequirement.objects.filter(waits_for_me, request=OuterRef("pk"), satisfied=False)
+    decided_by_me = Decision.objects.filter(request=OuterRef("pk"), approver=user)
+    return (Q(state=ApprovalRequest.State.PENDING) & ~Q(submitted_by=user) & ~Q(author=user)
+            & Exists(open_for_me) & ~Exists(decided_by_me))
+
+
 def approval_list(*, user: Any, filters: dict | None = None) -> QuerySet[ApprovalRequest]:
-    """Pending and decided requests this user may see (`approval_scope`), newest first; filters: `state`, `kind`.
+    """Pending and decided requests this user may see (`approval_scope`), newest first; filters: `state`, `kind`,
+    `waiting` (only those waiting for this user's decision, `decidable_by`).
 
     Rows carry their policy, people, requirements and decisions (with approvers), so a page costs the same whatever
     its rows.
@@ -60,6 +106,8 @@ def approval_list(*, user: Any, filters: dict | None = None) -> QuerySet[Approva
         qs = qs.filter(state=filters["state"])
     if filters.get("kind"):
         qs = qs.filter(kind=filters["kind"])
+    if filters.get("waiting"):
+        qs = qs.filter(decidable_by(user))
     return qs
 
 

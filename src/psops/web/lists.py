@@ -21,6 +21,7 @@ class DealFilterForm(forms.Form):
     q = forms.CharField(label="Account or deal", required=False, max_length=100)
     stage = forms.ChoiceField(label="Stage", required=False, choices=_any("Any stage", Stage.choices))
     segment = forms.ChoiceField(label="Segment", required=False, choices=_any("Any segment", Segment.choices))
+    mine = forms.BooleanField(label="My open deals (and my reports')", required=False)
 
 
 class ApprovalFilterForm(forms.Form):
@@ -28,14 +29,18 @@ class ApprovalFilterForm(forms.Form):
                               choices=_any("Any state", ApprovalRequest.State.choices))
     kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "ROMs and quotes"), ("rom", "ROM"),
                                                                    ("quote", "Quote")])
+    waiting = forms.BooleanField(label="Waiting for my decision", required=False)
 
 
 class ProjectFilterForm(forms.Form):
     state = forms.ChoiceField(label="State", required=False, choices=_any("Any state", Project.State.choices))
+    advance = forms.BooleanField(label="To staff or advance (PS manager)", required=False)
+    mine = forms.BooleanField(label="My open projects", required=False)
 
 
 class InvoiceFilterForm(forms.Form):
     state = forms.ChoiceField(label="State", required=False, choices=_any("Any state", Invoice.State.choices))
+    overdue = forms.BooleanField(label="Overdue", required=False)
 
 
 def filters_of(form: forms.Form) -> dict:

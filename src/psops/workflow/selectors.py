@@ -1,25 +1,37 @@
-"""Work queues: what each person has to do next, read across the whole chain at a fixed number of queries."""
+"""Work queues: what each person has to do next, read across the whole chain at a fixed number of queries.
+
+A queue shows its most urgent QUEUE_SIZE rows (LIMIT in SQL) and how many wait in all (COUNT in SQL), so a home page
+costs the same with 10 invoices or 1,000,000. Each queue's urgency order is chosen for its work: the approval
+waiting longest, the deal closing soonest, the invoice overdue longest, the SOW or project waiting longest. Where a
+list page can show the whole queue in the same order, the queue names it (`list_name`, `list_params`); the filters
+that page applies are the ones defined here (`my_open_deals`, `projects_to_advance`, `projects_of_engineer`,
+`invoices_overdue`), so the home's count and the list's count are one rule.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from psops.accounts import roles
 from psops.accounts.roles import roles_of
 from psops.approvals.models import ApprovalRequest
-from psops.approvals.selectors import with_age
-from psops.approvals.services import may_decide
+from psops.approvals.selectors import decidable_by, with_age
 from psops.billing.models import Invoice
-from psops.billing.selectors import collection_list
+from psops.billing.selectors import collection_list, collections_open
+from psops.crm.choices import OPEN_STAGES
 from psops.crm.models import Opportunity, PSOpportunity
 from psops.crm.scope import deal_scope, owned_by
-from psops.delivery.models import Project
+from psops.delivery.models import Assignment, Project
 from psops.estimating.models import Rom
 from psops.sales.models import Quote, Sow
+
+QUEUE_SIZE = 25  # rows a home section shows; the rest are counted and, where a list page exists, linked
 
 
 @dataclass
@@ -28,6 +40,54 @@ class Queue:
     title: str
     empty: str
     rows: list[Any] = field(default_factory=list)
+    total: int = 0  # how many wait in all
+    shown: int = 0  # how many of them `rows` shows (a deal with two PS opportunities takes two rows but counts once)
+    list_name: str = ""  # the URL name of the list page that shows the whole queue, "" where there is none
+    list_params: dict[str, str] = field(default_factory=dict)  # the filters and sort that page needs for it
+
+    @property
+    def more(self) -> bool:
+        """Some rows wait beyond those shown."""
+        return self.total > self.shown
+
+    @property
+    def list_query(self) -> str:
+        return urlencode(self.list_params)
+
+
+def _queue(kind: str, title: str, empty: str, rows: QuerySet, *, list_name: str = "",
+           list_params: dict[str, str] | None = None) -> Queue:
+    """The first QUEUE_SIZE of `rows` (already in urgency order) and their total: two queries, whatever the size."""
+    top = list(rows[:QUEUE_SIZE])
+    return Queue(kind, title, empty, top, total=rows.count(), shown=len(top), list_name=list_name,
+                 list_params=list_params or {})
+
+
+# --- What the queues hold, as filters: the home counts and shows them, the list pages filter by them ------------
+
+PROJECT_STATES_TO_ADVANCE = (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF,
+                             Project.State.COMPLETED, Project.State.WRAPPED_UP, Project.State.ON_HOLD)
+PROJECT_STATES_DONE = (Project.State.CLOSED, Project.State.CANCELLED)
+
+
+def my_open_deals(user: Any) -> Q:
+    """Open deals `user` owns, or someone who reports to them owns."""
+    return owned_by(user) & Q(stage__in=OPEN_STAGES)
+
+
+def projects_to_advance() -> Q:
+    """Projects waiting for the PS manager: to staff, kick off, wrap up, close or take off hold."""
+    return Q(state__in=PROJECT_STATES_TO_ADVANCE)
+
+
+def projects_of_engineer(user: Any) -> Q:
+    """Projects `user` is assigned to that are neither closed nor cancelled."""
+    return Q(pk__in=Assignment.objects.filter(engineer=user).values("project_id")) & ~Q(state__in=PROJECT_STATES_DONE)
+
+
+def invoices_overdue(today: dt.date | None = None) -> Q:
+    """Issued invoices past their due date."""
+    return Q(state=Invoice.State.ISSUED, due_date__lt=today or timezone.localdate())
 
 
 def next_step(ps: PSOpportunity | None, opp: Opportunity) -> str:
@@ -64,76 +124,76 @@ def next_step(ps: PSOpportunity | None, opp: Opportunity) -> str:
     }[ps.stage]
 
 
-def _approvals_waiting_for(user: Any) -> list[ApprovalRequest]:
-    """Pending requests this user may still decide (the same rule the decision service applies), oldest first."""
-    pending = (ApprovalRequest.objects.filter(state=ApprovalRequest.State.PENDING)
-               .exclude(Q(submitted_by=user) | Q(author=user))
-               .select_related("policy", "submitted_by").prefetch_related("requirements", "decisions")
-               .order_by("submitted_at"))
-    return with_age(request for request in pending if may_decide(user, request))
-
-
 def work_queue(user: Any) -> list[Queue]:
-    """The sections of this user's home page, in the order they matter to them. Every row is on a deal the user sees
-    (psops.crm.scope), whatever the section's own rule."""
+    """The sections of this user's home page, in the order they matter to them, each its QUEUE_SIZE most urgent rows
+    and its total. Every row is on a deal the user sees (psops.crm.scope), whatever the section's own rule."""
     mine = roles_of(user) if not user.is_superuser else frozenset(roles.ROLES)
     via = "ps_opportunity__parent__"  # from a quote, SOW or project to its deal
     queues: list[Queue] = []
     if roles.SALES_REP in mine:
-        deals = (Opportunity.objects.filter(owned_by(user))
-                 .exclude(stage__in=["closed-won", "8-closed-lost", "9-unqualified", "10-duplicate"])
-                 .select_related("account")
-                 .prefetch_related(Prefetch("roms", queryset=Rom.objects.order_by("-created_at")),
-                                   Prefetch("ps_opportunities", queryset=PSOpportunity.objects.order_by("-created_at")))
-                 .order_by("close_date"))
-        rows = []
-        for opp in deals:
-            children = list(opp.ps_opportunities.all())
-            for ps in children or [None]:
-                rows.append({"opportunity": opp, "ps": ps, "next": next_step(ps, opp)})
-        queues.append(Queue("deals", "My deals and their next step",
-                            "No open deals. Create an opportunity to start.", rows))
+        queues.append(_deals_queue(user))
     if mine & {roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,
                roles.VP_GLOBAL_SERVICES}:
-        queues.append(Queue("approvals", "Approvals waiting for you", "Nothing waits for your approval.",
-                            _approvals_waiting_for(user)))
+        waiting = _queue("approvals", "Approvals waiting for you", "Nothing waits for your approval.",
+                         ApprovalRequest.objects.filter(decidable_by(user)).select_related("policy", "submitted_by")
+                         .order_by("submitted_at", "pk"),  # the one waiting longest first
+                         list_name="web:approvals", list_params={"waiting": "1", "sort": "submitted"})
+        waiting.rows = with_age(waiting.rows)
+        queues.append(waiting)
     if mine & {roles.PS_MANAGER, roles.DIR_CS, roles.DIRECTOR_PS}:
-        queues.append(Queue("sows", "SOWs to review", "No SOW waits for review.",
-                            list(Sow.objects.filter(deal_scope(user, via=via), state=Sow.State.IN_REVIEW)
-                                 .exclude(author=user)
-                                 .select_related("ps_opportunity", "author"))))
+        queues.append(_queue("sows", "SOWs to review", "No SOW waits for review.",
+                             Sow.objects.filter(deal_scope(user, via=via), state=Sow.State.IN_REVIEW)
+                             .exclude(author=user).select_related("ps_opportunity", "author")
+                             .order_by("created_at", "pk")))  # the oldest SOW first
     if roles.PS_MANAGER in mine:
-        queues.append(Queue("projects", "Projects to staff or advance", "Every project is moving.",
-                            list(Project.objects.filter(deal_scope(user, via=via), state__in=[
-                                Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF,
-                                Project.State.COMPLETED, Project.State.WRAPPED_UP, Project.State.ON_HOLD])
-                                 .select_related("ps_opportunity__parent__account", "engagement_manager"))))
+        queues.append(_queue("projects", "Projects to staff or advance", "Every project is moving.",
+                             Project.objects.filter(deal_scope(user, via=via), projects_to_advance())
+                             .select_related("ps_opportunity__parent__account", "engagement_manager")
+                             .order_by("created_at", "pk"),  # the project waiting longest first
+                             list_name="web:projects", list_params={"advance": "1", "sort": "created"}))
     if roles.PS_ENGINEER in mine:
-        queues.append(Queue("quotes", "SOWs to write", "No accepted quote waits for a SOW.",
-                            list(Quote.objects.filter(deal_scope(user, via=via), state=Quote.State.ACCEPTED,
-                                                      sow__isnull=True)
-                                 .select_related("ps_opportunity__parent__account"))))
-        queues.append(Queue("sows", "My SOW drafts", "No SOW draft of yours is open.",
-                            list(Sow.objects.filter(deal_scope(user, via=via), author=user, state=Sow.State.DRAFT)
-                                 .select_related("ps_opportunity"))))
-        queues.append(Queue("projects", "My projects and wrap-ups", "You are not on any open project.",
-                            list(Project.objects.filter(deal_scope(user, via=via), assignments__engineer=user)
-                                 .exclude(state__in=[Project.State.CLOSED, Project.State.CANCELLED])
-                                 .select_related("ps_opportunity__parent__account").distinct())))
+        queues.append(_queue("quotes", "SOWs to write", "No accepted quote waits for a SOW.",
+                             Quote.objects.filter(deal_scope(user, via=via), state=Quote.State.ACCEPTED,
+                                                  sow__isnull=True)
+                             .select_related("ps_opportunity__parent__account")
+                             .order_by("answered_at", "pk")))  # accepted longest ago first
+        queues.append(_queue("sows", "My SOW drafts", "No SOW draft of yours is open.",
+                             Sow.objects.filter(deal_scope(user, via=via), author=user, state=Sow.State.DRAFT)
+                             .select_related("ps_opportunity", "author").order_by("created_at", "pk")))
+        queues.append(_queue("projects", "My projects and wrap-ups", "You are not on any open project.",
+                             Project.objects.filter(deal_scope(user, via=via), projects_of_engineer(user))
+                             .select_related("ps_opportunity__parent__account").order_by("created_at", "pk"),
+                             list_name="web:projects", list_params={"mine": "1", "sort": "created"}))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
-        today = timezone.localdate()
-        queues.append(Queue("invoices", "Invoices to review and issue", "No draft invoice waits.",
-                            list(Invoice.objects.filter(deal_scope(user, via=f"project__{via}"),
-                                                        state=Invoice.State.DRAFT)
-                                 .select_related("project__ps_opportunity__parent__account"))))
-        queues.append(Queue("invoices", "Overdue invoices", "Nothing is overdue.",
-                            list(Invoice.objects.filter(deal_scope(user, via=f"project__{via}"),
-                                                        state=Invoice.State.ISSUED, due_date__lt=today)
-                                 .select_related("project__ps_opportunity__parent__account").order_by("due_date"))))
-        queues.append(Queue("collections", "Collections", "No open collection.", collection_list(user=user)))
+        invoices = (Invoice.objects.filter(deal_scope(user, via=f"project__{via}"))
+                    .select_related("project__ps_opportunity__parent__account"))
+        queues.append(_queue("invoices", "Invoices to review and issue", "No draft invoice waits.",
+                             invoices.filter(state=Invoice.State.DRAFT).order_by("created_at", "pk"),
+                             list_name="web:invoices", list_params={"state": "draft", "sort": "created"}))
+        queues.append(_queue("invoices", "Overdue invoices", "Nothing is overdue.",
+                             invoices.filter(invoices_overdue()).order_by("due_date", "pk"),  # longest overdue first
+                             list_name="web:invoices", list_params={"overdue": "1", "sort": "due"}))
+        cases = collection_list(user=user, limit=QUEUE_SIZE)  # the longest overdue first
+        queues.append(Queue("collections", "Collections", "No open collection.", cases,
+                            total=collections_open(user=user).count(), shown=len(cases)))
     if roles.ADMINISTRATOR in mine or user.is_superuser:
-        queues.append(Queue("setup", "Set-up", "Nothing is set up yet.", _setup_rows()))
+        setup = _setup_rows()
+        queues.append(Queue("setup", "Set-up", "Nothing is set up yet.", setup, total=len(setup), shown=len(setup)))
     return queues
+
+
+def _deals_queue(user: Any) -> Queue:
+    """The sales rep's open deals, the soonest to close first, each with its PS opportunities and next step."""
+    deals = (Opportunity.objects.filter(my_open_deals(user))
+             .select_related("account")
+             .prefetch_related(Prefetch("roms", queryset=Rom.objects.order_by("-created_at")),
+                               Prefetch("ps_opportunities", queryset=PSOpportunity.objects.order_by("-created_at")))
+             .order_by("close_date", "pk"))
+    queue = _queue("deals", "My deals and their next step", "No open deals. Create an opportunity to start.", deals,
+                   list_name="web:deals", list_params={"mine": "1", "sort": "close"})
+    queue.rows = [{"opportunity": opp, "ps": ps, "next": next_step(ps, opp)}
+                  for opp in queue.rows for ps in list(opp.ps_opportunities.all()) or [None]]
+    return queue
 
 
 def _setup_rows() -> list[dict[str, Any]]:

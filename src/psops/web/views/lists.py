@@ -1,5 +1,8 @@
 """The list pages: deals, approvals, projects and invoices. Each reads through its selector (which scopes the rows
-to the user), filters with a GET form, sorts by a whitelisted column and shows 25 rows a page."""
+to the user), filters with a GET form, sorts by a whitelisted column and shows 25 rows a page.
+
+Each home queue that holds more than it shows links to one of these pages filtered to the whole queue; those filters
+(`mine`, `waiting`, `advance`, `overdue`) are the queues' own definitions in psops.workflow.selectors."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from psops.approvals.selectors import SERVICE_LEVEL_DAYS, approval_list, approva
 from psops.billing.selectors import invoice_list, invoice_rows, may_list_invoices
 from psops.crm.selectors import may_list_deals, opportunity_list
 from psops.delivery.selectors import may_list_projects, project_list
+from psops.workflow.selectors import invoices_overdue, my_open_deals, projects_of_engineer, projects_to_advance
 
 from ..lists import (
     ApprovalFilterForm,
@@ -48,8 +52,11 @@ def deals(request):
         raise PermissionDenied("The deals list is for people who hold a role.")
     form = DealFilterForm(request.GET)
     sort = sort_of(request, DEAL_SORTS, "close")
-    page, context = _page(request, form=form, sort=sort,
-                          rows_qs=opportunity_list(user=user, filters=filters_of(form)))
+    filters = filters_of(form)
+    rows_qs = opportunity_list(user=user, filters=filters)
+    if filters.get("mine"):
+        rows_qs = rows_qs.filter(my_open_deals(user))
+    page, context = _page(request, form=form, sort=sort, rows_qs=rows_qs)
     rows = list(page.object_list)
     for deal in rows:  # the calculator link is offered where the calculator would accept the deal
         deal.can_estimate = deal.is_open and user.has_perm("crm.estimate_opportunity", deal)
@@ -78,8 +85,13 @@ def projects(request):
         raise PermissionDenied("The projects list is for delivery, sales, Finance and their managers.")
     form = ProjectFilterForm(request.GET)
     sort = sort_of(request, PROJECT_SORTS, "-created")
-    page, context = _page(request, form=form, sort=sort,
-                          rows_qs=project_list(user=request.user, filters=filters_of(form)))
+    filters = filters_of(form)
+    rows_qs = project_list(user=request.user, filters=filters)
+    if filters.get("advance"):
+        rows_qs = rows_qs.filter(projects_to_advance())
+    if filters.get("mine"):
+        rows_qs = rows_qs.filter(projects_of_engineer(request.user))
+    page, context = _page(request, form=form, sort=sort, rows_qs=rows_qs)
     return render(request, "web/lists/projects.html", {**context, "rows": list(page.object_list)})
 
 
@@ -90,6 +102,9 @@ def invoices(request):
         raise PermissionDenied("Invoices are for Finance and the controller.")
     form = InvoiceFilterForm(request.GET)
     sort = sort_of(request, INVOICE_SORTS, "-created")
-    page, context = _page(request, form=form, sort=sort,
-                          rows_qs=invoice_list(user=request.user, filters=filters_of(form)))
+    filters = filters_of(form)
+    rows_qs = invoice_list(user=request.user, filters=filters)
+    if filters.get("overdue"):
+        rows_qs = rows_qs.filter(invoices_overdue())
+    page, context = _page(request, form=form, sort=sort, rows_qs=rows_qs)
     return render(request, "web/lists/invoices.html", {**context, "rows": invoice_rows(list(page.object_list))})

@@ -1,10 +1,20 @@
-"""One view for every record page and one for every act on it; the registries say what each kind shows."""
+"""One view for every record page and one for every act on it; the registries say what each kind shows.
+
+A record page reads one page of its history, never all of it, so it costs the same with 3 events or 3,000:
+- the timeline shows the record's newest EVENTS_PER_PAGE events, newest first (a log is read from what happened
+  last); ?events=2 shows the next older page;
+- the engagement's thread shows its newest MESSAGES_PER_PAGE messages in reading order, oldest of them first, as a
+  conversation reads, with the box to post below the latest; ?messages=2 shows the page before. Reading order was
+  chosen over newest-first so that a question stands above its answers and a reply lands where one reads on.
+A missing, malformed or out-of-range page number shows page 1, never an error. Each pager keeps the other's page.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db import models
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,6 +28,23 @@ from .. import acts as act_registry
 from ..forms import MessageForm
 from ..records import KINDS
 from .common import attempt, refusal_status
+
+EVENTS_PER_PAGE = 50
+MESSAGES_PER_PAGE = 50
+
+
+def _newest_page(request, rows, *, param: str, per_page: int) -> Page:
+    """The page of `rows` (newest first) that ?<param>= asks for, page 1 being the newest; anything but a page that
+    exists shows page 1. `param` and `keep` (the other parameters of this address) are set for web/pager.html."""
+    paginator = Paginator(rows, per_page)
+    try:
+        page = paginator.page(request.GET.get(param) or 1)
+    except InvalidPage:
+        page = paginator.page(1)
+    others = request.GET.copy()
+    others.pop(param, None)
+    page.param, page.keep = param, others.urlencode()  # type: ignore[attr-defined]
+    return page
 
 
 def _visible(request, model_name: str, pk: int):
@@ -46,9 +73,12 @@ def _page(request, kind, record, deal, *, open_form=None, status=200):
         elif refused.code not in ("not-now", "forbidden"):
             acts.append({"act": act, "why_not": refused.message})
     thread = thread_for(deal)
+    events = _newest_page(request, timeline_for(record), param="events", per_page=EVENTS_PER_PAGE)
+    thread_page = _newest_page(request, messages_in(thread), param="messages", per_page=MESSAGES_PER_PAGE)
     context = {
         "kind": kind, "record": record, "deal": deal, "title": kind.title(record), "acts": acts,
-        "timeline": timeline_for(record)[:200], "thread": thread, "messages_list": messages_in(thread),
+        "events_page": events, "timeline": list(events.object_list),
+        "thread": thread, "messages_page": thread_page, "messages_list": list(thread_page.object_list)[::-1],
         "message_form": MessageForm(), "facts_template": kind.template,
     }
     response = render(request, "web/record.html", context)
