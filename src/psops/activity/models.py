@@ -53,6 +53,32 @@ class TimelineEvent(models.Model):
         return str(self.actor) if self.actor_id else (self.actor_label or "system")
 
 
+class StepClock(models.Model):
+    """How long one record took through one step of the process (`activity.steps.STEPS`), written by the timeline as
+    the step's first start and first end are recorded, so the dashboards read durations instead of the timeline."""
+
+    step = models.CharField(max_length=20)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    subject_id = models.PositiveBigIntegerField()
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.BigIntegerField(null=True, blank=True)  # ended_at - started_at, once ended
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "subject_type", "subject_id"], name="one_clock_per_step"),
+            models.CheckConstraint(condition=models.Q(ended_at__isnull=True, seconds__isnull=True)
+                                   | models.Q(ended_at__isnull=False, seconds__gte=0), name="clock_ended_with_time"),
+        ]
+        # Percentiles read the n-th duration of a step through this index.
+        indexes = [models.Index(fields=["step", "seconds"], name="clock_by_duration",
+                                condition=models.Q(seconds__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"{self.step} of {self.subject_type_id}:{self.subject_id}"
+
+
 class Message(models.Model):
     class Kind(models.TextChoices):
         COMMENT = "comment", "Comment"

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from psops.core.errors import ApplicationError
 
+from . import steps
 from .models import Message, Notification, Thread, TimelineEvent
 
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
@@ -34,7 +35,7 @@ def event_record(*, actor: Any, subject: models.Model, verb: str, message: str, 
                  actor_label: str = "", data: dict | None = None) -> TimelineEvent:
     """Append a timeline event. Call it inside the transaction of the change it records."""
     user = actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None
-    return TimelineEvent.objects.create(
+    event = TimelineEvent.objects.create(
         actor=user,
         actor_label=actor_label or ("" if user else "system"),
         verb=verb,
@@ -44,6 +45,9 @@ def event_record(*, actor: Any, subject: models.Model, verb: str, message: str, 
         thread=thread,
         data=data or {},
     )
+    steps.clock(verb=verb, subject_type=event.subject_type, subject_id=subject.pk, thread=thread,
+                at=event.created_at)
+    return event
 
 
 def notify(*, recipients: Iterable[Any], kind: str, text: str, subject: models.Model | None = None) -> None:

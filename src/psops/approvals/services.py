@@ -193,6 +193,8 @@ def _rom_approved(*, actor: Any, rom: Rom) -> None:
     rom.approve()
     rom.approved_version = version
     save_transition(rom)
+    record(actor=actor, opportunity=rom.opportunity, subject=rom, verb="rom.approved",
+           message=f"ROM approved: {version.currency} {version.low or 0:,} to {version.high:,}")
     ps = rom.ps_opportunity
     if ps is not None and ps.is_open:
         ps_amount_follow(actor=actor, ps_opportunity=ps, amount=version.high, why="approved ROM")
