@@ -27,7 +27,10 @@ MESSAGE_DOUBLE_WINDOW = dt.timedelta(minutes=2)
 def thread_for(root: models.Model, *, title: str | None = None) -> Thread:
     """The engagement's one thread, created on first use."""
     ct = ContentType.objects.get_for_model(root)
-    thread, _ = Thread.objects.get_or_create(root_type=ct, root_id=root.pk, defaults={"title": title or str(root)})
+    thread = Thread.objects.filter(root_type=ct, root_id=root.pk).first()
+    if thread is None:  # the title (which may read related records) only when the thread is new
+        thread, _ = Thread.objects.get_or_create(root_type=ct, root_id=root.pk,
+                                                 defaults={"title": title or str(root)})
     return thread
 
 

@@ -216,7 +216,9 @@ def invoice_void(*, user: Any, invoice: Invoice, reason: str) -> Invoice:
 
 def _settle(actor: Any, invoice: Invoice) -> None:
     """Mark an invoice paid when nothing is owed, and close the engagement's collection when all are."""
-    if invoice.state == Invoice.State.ISSUED and invoice_balance(invoice) == 0:
+    if invoice.state == Invoice.State.ISSUED and invoice_balance(invoice) > 0:
+        return  # still owed: nothing to settle, the collection stays as it is
+    if invoice.state == Invoice.State.ISSUED:
         invoice.mark_paid()
         save_transition(invoice)
         _record(actor, invoice.project, invoice, "invoice.paid", f"{invoice} is settled")
@@ -240,8 +242,14 @@ def _issued(invoice: Invoice) -> Invoice:
     return invoice
 
 
+def _locked(invoice: Invoice) -> Invoice:
+    """The invoice's row, locked for this transaction, with the records its timeline events are filed under."""
+    return (Invoice.objects.select_for_update(of=("self",)).select_related("project__ps_opportunity__parent")
+            .get(pk=invoice.pk))
+
+
 def _locked_issued(invoice: Invoice) -> Invoice:
-    return _issued(Invoice.objects.select_for_update().get(pk=invoice.pk))
+    return _issued(_locked(invoice))
 
 
 # A payment without a reference that repeats another within this window is taken for the same one entered twice.
@@ -250,9 +258,9 @@ PAYMENT_DOUBLE_WINDOW = dt.timedelta(minutes=10)
 
 def _refuse_double_payment(invoice: Invoice, value: Decimal, received_on: dt.date, reference: str) -> None:
     """Refuse a payment already recorded (two tabs, a resubmitted form): same invoice, amount and date, and the same
-    reference, or no reference and recorded within PAYMENT_DOUBLE_WINDOW. Locks the invoice row first (whatever its
-    state: a double of the payment that settled it finds it paid), so two requests at once see each other."""
-    list(Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("pk", flat=True))
+    reference, or no reference and recorded within PAYMENT_DOUBLE_WINDOW. The caller holds the invoice row's lock
+    (taken whatever its state: a double of the payment that settled it finds it paid), so two requests at once see
+    each other."""
     same = Payment.objects.filter(invoice_id=invoice.pk, amount=value, received_on=received_on)
     same = (same.filter(reference__iexact=reference) if reference
             else same.filter(reference="", created_at__gte=timezone.now() - PAYMENT_DOUBLE_WINDOW))
@@ -278,8 +286,9 @@ def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.
         raise ApplicationError(code="invalid-amount", message="A payment is more than zero.", field="amount")
     reference = (reference or "").strip()
     with transaction.atomic():
-        _refuse_double_payment(invoice, value, received_on, reference)
-        locked = _locked_issued(invoice)
+        locked = _locked(invoice)
+        _refuse_double_payment(locked, value, received_on, reference)
+        _issued(locked)
         balance = invoice_balance(locked)
         if value > balance:
             raise ApplicationError(code="overpayment", message=f"{locked} has {locked.currency} {balance:,} open; a "
