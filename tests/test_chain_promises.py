@@ -112,6 +112,23 @@ def test_a_rejected_rom_opens_nothing(people):
     assert_refused(lambda: estimating.rom_open_ps_opportunity(user=people["sal"], rom=rom), "rom-rejected")
 
 
+def test_each_rejected_rom_is_judged_by_its_own_rejection(people):
+    """Regression: the invariant read every rejected ROM's rejection date through the wrong outer reference, so a
+    PS opportunity opened before its own ROM was rejected looked opened after "a" rejection."""
+    first = reach(people, "rom-submitted")
+    approvals.rom_decide(user=people["psmanager"], request=first.rom_request, outcome="reject", comment="No")
+    # Another ROM in between, so ROM and request ids no longer run side by side (the wrong reference matched them).
+    estimating.rom_create(user=people["sa"], opportunity=first.opp, template="sm-to-saas",
+                          answers={"users": 100, "projects": 500, "large_repos": 0})
+    second = reach(people, "rom-submitted", name="Second Co")  # its PS opportunity opens after the first rejection
+    approvals.rom_decide(user=people["psmanager"], request=second.rom_request, outcome="reject", comment="No")
+    assert list(invariants.rom_opens_nothing()) == []
+    # A PS opportunity dated after its own ROM's rejection is found.
+    PSOpportunity.objects.filter(pk=second.ps.pk).update(created_at=timezone.now() + dt.timedelta(days=1))
+    found = list(invariants.rom_opens_nothing())
+    assert [v.subject for v in found] == [f"PS opportunity {second.ps.pk}"]
+
+
 def test_a_stale_page_cannot_open_a_second_ps_opportunity(people):
     e = reach(people, "rom")
     stale = type(e.rom).objects.get(pk=e.rom.pk)  # as a second tab loaded it

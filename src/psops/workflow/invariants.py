@@ -129,7 +129,7 @@ def rom_opens_nothing() -> Iterable[Violation]:
         yield Violation("rom-opens-nothing", f"PS opportunity {ps.pk}", f"comes from {ps.n} ROMs, not one")
     version_ct = ContentType.objects.get_for_model(RomVersion)
     rejected_at = (ApprovalRequest.objects.filter(kind="rom", subject_type=version_ct,
-                                                  subject_id__in=RomVersion.objects.filter(rom=OuterRef("pk"))
+                                                  subject_id__in=RomVersion.objects.filter(rom=OuterRef(OuterRef("pk")))
                                                   .values("pk"), state=ApprovalRequest.State.REJECTED)
                    .order_by("-decided_at").values("decided_at")[:1])
     rejected = (Rom.objects.filter(status=Rom.Status.REJECTED, ps_opportunity__isnull=False)
