@@ -40,8 +40,13 @@ deps: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Speed at a real firm's size (docs/decisions/0010-benchmark.md): generates the data at SCALE (1 = full size, 0.1 a
+# quick run) on DATABASE_URL (a database named *bench*) or SQLite in the temp directory, then prints one table.
+# BENCH_REUSE=1 measures the database generated before again, without generating.
+SCALE ?= 1
+BENCH_REUSE ?=
 bench: $(STAMP)
-	$(BIN)/python bench/bench.py
+	SCALE=$(SCALE) BENCH_REUSE=$(BENCH_REUSE) $(BIN)/python bench/bench.py
 
 lint: export PSOPS_DEBUG ?= 1
 lint: $(STAMP)

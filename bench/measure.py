@@ -1,0 +1,416 @@
+"""Speed at a real firm's size: every list, home and summary page, the receivables ageing, billing and the timer sweep,
+measured on the generated data (datagen.py) and printed as one table (docs/decisions/0010-benchmark.md).
+
+Pages go through Django's test Client with the real middleware, logged in as the demo user of the role, and are set
+against a hello-world page measured in the same run through the same Client and middleware (bench_urls.py). The
+ageing selector is set against hand-written SQL. Billing and timers are rates. Nothing is asserted: a target not met
+is printed as NOT met.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+PAGE_TARGET_MS = 50.0
+DASHBOARD_TARGET_MS = 200.0
+AGEING_NOW_RATIO = 3.0
+AGEING_AS_OF_RATIO = 1.5
+BILLING_PER_S = 400.0
+TIMERS_PER_S = 1000.0
+
+
+@dataclass
+class Row:
+    name: str
+    queries: int | None = None
+    p50: float | None = None  # ms
+    p95: float | None = None  # ms
+    floor: float | None = None  # ms (p95 of the floor)
+    rate: float | None = None  # per second
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+    sql_ms: float | None = None  # time spent in SQL during the counted run
+    slowest: list[tuple[float, str]] | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.p95 is None or not self.floor:
+            return None
+        return self.p95 / self.floor
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+def sample(fn: Callable[[], object], *, runs: int, budget: float, warmup: int = 1) -> list[float]:
+    """Milliseconds per call: `runs` calls after `warmup`, fewer (at least 3) if `budget` seconds run out."""
+    for _ in range(warmup):
+        fn()
+    out: list[float] = []
+    began = time.perf_counter()
+    while len(out) < runs and (len(out) < 3 or time.perf_counter() - began < budget):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def count_queries(fn: Callable[[], object], row: Row | None = None) -> int:
+    """The number of queries one call makes (and, on `row`, the time they took and the slowest of them)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    if row is not None:
+        timed = [(float(q["time"]) * 1000, " ".join(q["sql"].split())) for q in ctx.captured_queries]
+        row.sql_ms = sum(t for t, _ in timed)
+        row.slowest = sorted(timed, key=lambda item: -item[0])[:3]
+    return len(ctx.captured_queries)
+
+
+class Bench:
+    def __init__(self, *, runs: int = 15, budget: float = 20.0, say=print):
+        from django.contrib.auth import get_user_model
+
+        self.runs, self.budget, self.say = runs, budget, say
+        self.rows: list[Row] = []
+        self.users = {u.username: u for u in get_user_model().objects.filter(
+            username__in=["sal", "sa", "tam", "psmanager", "dircs", "pse", "finance", "controller", "ta", "dirps",
+                          "vpsales", "vpgs", "admin"])}
+        self.clients: dict[str, object] = {}
+        self.floor_ms: float | None = None
+
+    def client(self, username: str):
+        from django.test import Client
+
+        if username not in self.clients:
+            client = Client()
+            client.force_login(self.users[username])
+            self.clients[username] = client
+        return self.clients[username]
+
+    # --- pages ----------------------------------------------------------------------------------------------------
+
+    def floor(self) -> None:
+        client = self.client("finance")
+        runs = sample(lambda: client.get("/bench-hello/"), runs=60, budget=10, warmup=5)
+        queries = count_queries(lambda: client.get("/bench-hello/"))
+        self.floor_ms = percentile(runs, 0.95)
+        self.rows.append(Row("floor: hello-world page (logged in)", queries, percentile(runs, 0.5), self.floor_ms,
+                             target="(the floor)", met=None))
+
+    def page(self, name: str, username: str, url: str, target_ms: float = PAGE_TARGET_MS) -> None:
+        client = self.client(username)
+        status: list[int] = []
+
+        def get():
+            response = client.get(url)
+            status.append(response.status_code)
+            return response
+
+        row = Row(f"{name} [{username}]", target=f"p95 <= {target_ms:g} ms")
+        try:
+            row.queries = count_queries(get, row)
+            runs = sample(get, runs=self.runs, budget=self.budget)
+        except Exception as exc:  # a page that breaks at scale is a finding, not the end of the run
+            row.met, row.note = False, f"error: {type(exc).__name__}: {str(exc)[:120]}"
+            self.rows.append(row)
+            self.say(f"  {row.name}: {row.note}")
+            return
+        row.p50, row.p95, row.floor = percentile(runs, 0.5), percentile(runs, 0.95), self.floor_ms
+        bad = sorted({s for s in status if s != 200})
+        row.met = row.p95 <= target_ms and not bad
+        if bad:
+            row.note = f"status {', '.join(map(str, bad))}"
+        self.rows.append(row)
+        self.say(f"  {row.name}: p95 {row.p95:.1f} ms, {row.queries} queries")
+
+    # --- receivables ageing against hand-written SQL ---------------------------------------------------------
+
+    @staticmethod
+    def _bucket_sql(column: str) -> str:
+        return (f"CASE WHEN {column} IS NULL OR {column} >= %s THEN 'current' WHEN {column} >= %s THEN '1-30' "
+                f"WHEN {column} >= %s THEN '31-60' WHEN {column} >= %s THEN '61-90' ELSE 'over-90' END")
+
+    @staticmethod
+    def _edges(day: dt.date) -> list[dt.date]:
+        return [day, day - dt.timedelta(days=30), day - dt.timedelta(days=60), day - dt.timedelta(days=90)]
+
+    def ageing(self) -> None:
+        from django.db import connection
+        from django.utils import timezone
+
+        from psops.billing import selectors
+
+        finance = self.users["finance"]
+        today = timezone.localdate()
+        as_of = today - dt.timedelta(days=180)
+        end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+        now_sql = (f"SELECT {self._bucket_sql('due_date')} AS bucket, SUM(open_balance) FROM billing_invoice "
+                   f"WHERE state = 'issued' GROUP BY 1")
+        as_of_sql = f"""
+            SELECT {self._bucket_sql('i.due_date')} AS bucket,
+                   SUM(i.amount - COALESCE(p.paid, 0) - COALESCE(c.credited, 0) - COALESCE(w.written, 0))
+            FROM billing_invoice i
+            LEFT JOIN (SELECT invoice_id, SUM(amount) AS paid FROM billing_payment WHERE received_on <= %s
+                       GROUP BY invoice_id) p ON p.invoice_id = i.id
+            LEFT JOIN (SELECT invoice_id, SUM(amount) AS credited FROM billing_creditnote WHERE created_at < %s
+                       GROUP BY invoice_id) c ON c.invoice_id = i.id
+            LEFT JOIN (SELECT invoice_id, SUM(amount) AS written FROM billing_writeoff
+                       WHERE state = 'approved' AND decided_at < %s GROUP BY invoice_id) w ON w.invoice_id = i.id
+            WHERE i.state IN ('issued', 'paid') AND i.issue_date <= %s
+            GROUP BY 1"""
+
+        def floor_now():
+            with connection.cursor() as cur:
+                cur.execute(now_sql, self._edges(today))
+                return dict(cur.fetchall())
+
+        def floor_as_of():
+            with connection.cursor() as cur:
+                cur.execute(as_of_sql, [*self._edges(as_of), as_of, end, end, as_of])
+                return dict(cur.fetchall())
+
+        cases = [
+            ("AR ageing selector, now", lambda: selectors.ageing(user=finance), floor_now, AGEING_NOW_RATIO),
+            (f"AR ageing selector, as of {as_of}", lambda: selectors.ageing(user=finance, as_of=as_of), floor_as_of,
+             AGEING_AS_OF_RATIO),
+        ]
+        for name, fn, floor_fn, ratio in cases:
+            row = Row(name, target=f"<= {ratio:g}x floor (SQL)")
+            row.queries = count_queries(fn, row)
+            runs = sample(fn, runs=max(self.runs, 20), budget=self.budget)
+            floor_runs = sample(floor_fn, runs=max(self.runs, 20), budget=self.budget)
+            row.p50, row.p95, row.floor = percentile(runs, 0.5), percentile(runs, 0.95), percentile(floor_runs, 0.95)
+            row.met = row.ratio is not None and row.ratio <= ratio
+            got, expected = fn(), floor_fn()
+            drift = sum(abs(Decimal(got.get(b) or 0) - Decimal(expected.get(b) or 0)) for b in set(got) | set(expected))
+            row.note = ("agrees with the SQL" if drift < Decimal("0.05")
+                        else f"differs from the SQL by {drift:,.2f}")
+            self.rows.append(row)
+            self.say(f"  {row.name}: p95 {row.p95:.1f} ms against {row.floor:.1f} ms, {row.note}")
+
+    # --- billing through the services ------------------------------------------------------------------------
+
+    def billing(self, pairs: int = 300) -> None:
+        """Issue a draft invoice and record its full payment, through `billing.invoice_issue` and
+        `billing.payment_record`, committed as in the app. The drafts are made for the run on projects in delivery
+        (not timed) and removed afterwards with everything the services recorded about them."""
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import transaction
+        from django.utils import timezone
+
+        from psops.activity.models import Notification, TimelineEvent
+        from psops.billing import services
+        from psops.billing.models import Invoice, Payment
+        from psops.delivery.models import Project
+
+        finance = self.users["finance"]
+        ct = ContentType.objects.get_for_model(Invoice)
+
+        def remove(ids):
+            with transaction.atomic():
+                TimelineEvent.objects.filter(subject_type=ct, subject_id__in=ids).delete()
+                Notification.objects.filter(subject_type=ct, subject_id__in=ids).delete()
+                Payment.objects.filter(invoice_id__in=ids).delete()
+                Invoice.objects.filter(pk__in=ids).delete()
+
+        remove(list(Invoice.objects.filter(billing_key__startswith="bench:").values_list("pk", flat=True)))
+        projects = list(Project.objects.filter(state="in-delivery", collection__isnull=True)
+                        .select_related("sow").order_by("pk")[:pairs])
+        row = Row("invoice issue + payment (services)", target=f">= {BILLING_PER_S:g}/s")
+        if not projects:
+            row.met, row.note = False, "no project in delivery to bill"
+            self.rows.append(row)
+            return
+        stamp = uuid.uuid4().hex[:8]
+        drafts = Invoice.objects.bulk_create(
+            Invoice(project=projects[k % len(projects)], billing_key=f"bench:{stamp}:{k}",
+                    description="Benchmark invoice", currency=projects[k % len(projects)].currency,
+                    amount=Decimal("1000.00"), net_days=projects[k % len(projects)].sow.net_days)
+            for k in range(pairs))
+        today = timezone.localdate()
+        queue = [Invoice.objects.select_related("project__ps_opportunity__parent", "project__sow").get(pk=i.pk)
+                 for i in drafts]
+        ids = [i.pk for i in drafts]
+        try:
+            def one(invoice):
+                services.invoice_issue(user=finance, invoice=invoice)
+                services.payment_record(user=finance, invoice=invoice, amount=invoice.amount, received_on=today,
+                                        reference=f"bench-{invoice.pk}")
+
+            row.queries = count_queries(lambda: one(queue.pop()), row)
+            times = []
+            began = time.perf_counter()
+            while queue:
+                invoice = queue.pop()
+                start = time.perf_counter()
+                one(invoice)
+                times.append((time.perf_counter() - start) * 1000)
+            elapsed = time.perf_counter() - began
+            row.p50, row.p95 = percentile(times, 0.5), percentile(times, 0.95)
+            row.rate = len(times) / elapsed
+            row.met = row.rate >= BILLING_PER_S
+            row.note = f"{len(times)} pairs"
+        except Exception as exc:
+            row.met, row.note = False, f"error: {type(exc).__name__}: {str(exc)[:120]}"
+        finally:
+            remove(ids)
+        self.rows.append(row)
+        self.say(f"  {row.name}: {row.rate or 0:.0f}/s ({row.note})")
+
+    # --- the due-timer sweep -----------------------------------------------------------------------------------
+
+    def timers(self, count: int = 1000) -> None:
+        """Queue `count` timers that are due (the four kinds the app schedules, on records the data holds: approvals
+        waiting, quotes with the customer, completions waiting, deals idle in discovery or scoping) and let
+        `psops worker --batch` run them; the rate is timers run per second of the sweep. Each run acts for real:
+        warned deals, expired quotes and passive acceptances stay done, so a rerun finds less to do."""
+        from django.core.management import call_command
+        from django.utils import timezone
+        from django_tasks_db.models import DBTaskResult
+
+        from psops.approvals.models import ApprovalRequest
+        from psops.approvals.tasks import approval_service_level_task
+        from psops.crm.models import Opportunity
+        from psops.crm.tasks import opportunity_inactivity_task
+        from psops.delivery.models import AcceptanceRequest
+        from psops.delivery.tasks import passive_acceptance_task
+        from psops.sales.models import Quote
+        from psops.sales.tasks import quote_expiry_task
+
+        quarter = count // 4
+        due = timezone.now() - dt.timedelta(minutes=1)
+        picks = [
+            (approval_service_level_task, list(ApprovalRequest.objects.filter(state="pending")
+                                               .order_by("submitted_at").values_list("pk", flat=True)[:quarter])),
+            (quote_expiry_task, list(Quote.objects.filter(state="sent").order_by("valid_until")
+                                     .values_list("pk", flat=True)[:quarter])),
+            (passive_acceptance_task, list(AcceptanceRequest.objects.filter(state="pending")
+                                           .order_by("passive_at").values_list("pk", flat=True)[:quarter])),
+        ]
+        rest = count - sum(len(p) for _, p in picks)
+        picks.append((opportunity_inactivity_task, list(
+            Opportunity.objects.filter(stage__in=["1-discovery", "2-scoping"]).order_by("last_activity_at")
+            .values_list("pk", flat=True)[:rest])))
+        ours = []
+        for task, pks in picks:
+            for pk in pks:
+                ours.append(task.using(run_after=due).enqueue(pk).id)
+        # Whatever else is due by now (timers the data set queued for later, on a database reused days after) is
+        # swept as well, and counted.
+        ids = list(DBTaskResult.objects.ready().values_list("pk", flat=True))
+        row = Row("due-timer sweep (psops worker --batch)", target=f">= {TIMERS_PER_S:g}/s")
+        started = time.perf_counter()
+        try:
+            call_command("worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)
+        except Exception as exc:
+            row.met, row.note = False, f"error: {type(exc).__name__}: {str(exc)[:120]}"
+        elapsed = time.perf_counter() - started
+        results = DBTaskResult.objects.filter(pk__in=ids)
+        done = results.filter(status="SUCCESSFUL").count()
+        failed = results.filter(status="FAILED").count()
+        acted = sum(1 for v in results.filter(status="SUCCESSFUL").values_list("return_value", flat=True)
+                    if v not in (False, None, "not-applicable", "waiting", "committed"))
+        row.rate = done / elapsed if elapsed else None
+        row.p50 = elapsed * 1000 / max(done, 1)
+        if row.met is None:
+            row.met = failed == 0 and (row.rate or 0) >= TIMERS_PER_S
+        kinds = ", ".join(f"{len(p)} {t.name.removesuffix('_task').replace('_', ' ')}" for t, p in picks)
+        if len(ids) > len(ours):
+            kinds += f", {len(ids) - len(ours)} other due timers"
+        row.note = (row.note or f"{done} run ({acted} acted) in {elapsed:.1f} s" + (f", {failed} FAILED" if failed
+                                                                                      else "") + f": {kinds}")
+        self.rows.append(row)
+        self.say(f"  {row.name}: {row.rate or 0:.0f}/s ({row.note})")
+
+
+def pages(bench: Bench) -> None:
+    from django.core.paginator import Paginator
+
+    from psops.crm.models import Opportunity
+    from psops.delivery.models import Project
+
+    bench.floor()
+    for username in ["sal", "sa", "tam", "psmanager", "dircs", "pse", "finance", "controller", "ta", "dirps",
+                     "vpsales", "vpgs", "admin"]:
+        bench.page("home /", username, "/")
+    last = Paginator(range(Opportunity.objects.count()), 25).num_pages
+    deep = min(500, last)
+    bench.page("/deals/", "vpsales", "/deals/")
+    bench.page("/deals/", "sal", "/deals/")
+    bench.page(f"/deals/?page={deep} (deep)", "vpsales", f"/deals/?page={deep}")
+    bench.page("/approvals/", "psmanager", "/approvals/")
+    bench.page("/projects/", "psmanager", "/projects/")
+    bench.page("/invoices/?state=issued&sort=-balance", "finance", "/invoices/?state=issued&sort=-balance")
+    bench.page("/dashboards/", "finance", "/dashboards/", DASHBOARD_TARGET_MS)
+    bench.page("/dashboards/", "vpsales", "/dashboards/", DASHBOARD_TARGET_MS)
+    bench.page("/inbox/", "psmanager", "/inbox/")
+    bench.page("/search/?q=logic", "vpsales", "/search/?q=logic")
+    bench.page("/search/?q=logic", "sal", "/search/?q=logic")
+    from django.db.models import Count
+
+    whale = (Project.objects.filter(time_entries__isnull=False).annotate(n=Count("time_entries"))
+             .order_by("-n", "pk").first() or Project.objects.order_by("pk").first())
+    if whale is not None:
+        from psops.activity.selectors import timeline_for
+
+        events = timeline_for(whale).count()
+        bench.page(f"record page, project with {events:,} timeline events", "psmanager", f"/projects/{whale.pk}/")
+
+
+def table(rows: list[Row]) -> str:
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.1f}"
+
+    header = ["what", "queries", "p50 ms", "p95 ms", "floor ms", "ratio", "per s", "target", "result"]
+    lines = []
+    for r in rows:
+        lines.append([r.name, "-" if r.queries is None else str(r.queries), ms(r.p50), ms(r.p95), ms(r.floor),
+                      "-" if r.ratio is None else f"{r.ratio:,.1f}x", "-" if r.rate is None else f"{r.rate:,.0f}",
+                      r.target, "" if r.met is None else ("met" if r.met else "NOT met")
+                      + (f" ({r.note})" if r.note else "")])
+    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header) - 1)]
+    out = []
+    for line in [header, ["-" * w for w in widths] + ["-" * 6], *lines]:
+        cells = [line[i].ljust(widths[i]) if i in (0, 7) else line[i].rjust(widths[i]) for i in range(len(widths))]
+        out.append("  ".join(cells) + "  " + line[-1])
+    return "\n".join(out)
+
+
+def where_the_time_goes(rows: list[Row]) -> str:
+    """For each target not met: the time its queries took in the counted run, and the slowest of them."""
+    out = []
+    for r in rows:
+        if r.met is not False or r.sql_ms is None:
+            continue
+        took = f" of a {r.p50:,.0f} ms p50" if r.p50 is not None and r.rate is None else ""
+        out.append(f"{r.name}: {r.queries} queries, {r.sql_ms:,.1f} ms in SQL{took}")
+        for ms, sql in r.slowest or []:
+            out.append(f"    {ms:8.1f} ms  {sql[:150]}")
+    return "\n".join(out)
+
+
+def run(*, say=print, runs: int = 15, budget: float = 20.0) -> list[Row]:
+    from django.test.utils import override_settings
+
+    bench = Bench(runs=runs, budget=budget, say=say)
+    with override_settings(ROOT_URLCONF="bench_urls"):
+        say("pages (Django test Client, real middleware, the demo user of each role):")
+        pages(bench)
+    say("receivables ageing:")
+    bench.ageing()
+    say("billing and timers:")
+    bench.billing()
+    bench.timers()
+    return bench.rows
