@@ -43,6 +43,7 @@ class Invoice(ConcurrentTransitionMixin, models.Model):
                                     name="bill_each_event_once"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="invoice_amount_positive"),
             bounded("amount", MONEY), bounded("net_days", NET_DAYS),
+            bounded("paid_to_date", MONEY), bounded("open_balance", MONEY),
             models.CheckConstraint(condition=models.Q(paid_to_date__gte=0, paid_to_date__lte=models.F("amount")),
                                    name="invoice_paid_within_amount"),
             models.CheckConstraint(condition=models.Q(open_balance__gte=0, open_balance__lte=models.F("amount")),

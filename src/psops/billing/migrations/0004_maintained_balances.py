@@ -1,5 +1,7 @@
 """Open balance and paid-to-date kept on the invoice (decision 0009), filled here from the money history."""
 
+from decimal import Decimal
+
 import psops.core.money
 from django.conf import settings
 from django.db import migrations, models
@@ -45,6 +47,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='invoice',
             index=models.Index(condition=models.Q(('state', 'issued')), fields=['-open_balance', '-id'], name='invoice_open_by_balance'),
+        ),
+        migrations.AddConstraint(
+            model_name='invoice',
+            constraint=models.CheckConstraint(condition=models.Q(('paid_to_date__gte', 0), ('paid_to_date__lte', Decimal('999999999.99'))), name='billing_invoice_paid_to_date_bounded', violation_error_message='paid_to_date must be from 0 to 999,999,999.99.'),
+        ),
+        migrations.AddConstraint(
+            model_name='invoice',
+            constraint=models.CheckConstraint(condition=models.Q(('open_balance__gte', 0), ('open_balance__lte', Decimal('999999999.99'))), name='billing_invoice_open_balance_bounded', violation_error_message='open_balance must be from 0 to 999,999,999.99.'),
         ),
         migrations.AddConstraint(
             model_name='invoice',
