@@ -68,7 +68,7 @@ def code_version() -> str:
     return head + (" with uncommitted changes in src/" if dirty else "")
 
 
-def at_scale(scale: float, reuse: bool) -> None:
+def at_scale(scale: float, reuse: bool, parts: tuple[str, ...] = measure.PARTS) -> None:
     print(f"database: {datagen.database_label()}; code: {code_version()}")
     if not datagen.may_reset():  # the benchmark writes (drafts, payments, timers): only into a database of its own
         raise SystemExit("The benchmark runs only on a database whose name contains 'bench' (DATABASE_URL, e.g. "
@@ -82,7 +82,7 @@ def at_scale(scale: float, reuse: bool) -> None:
             print("nothing generated there yet: generating")
         else:
             print(f"reusing the data generated at SCALE={generated:g} (BENCH_REUSE)")
-            datagen.check_balances()
+            datagen.check_kept()
     if generated is None:
         start = time.perf_counter()
         datagen.build(scale)
@@ -90,7 +90,7 @@ def at_scale(scale: float, reuse: bool) -> None:
               "check)")
         generated = scale
     load_before = os.getloadavg()[0]
-    rows = measure.run()
+    rows = measure.run(parts=parts)
     print()
     print(f"speed at SCALE={generated:g} on {connection.vendor}, {os.cpu_count()} cores, load average "
           f"{load_before:.1f} before / {os.getloadavg()[0]:.1f} after "
@@ -147,8 +147,8 @@ def engagements() -> None:
     fin = people["finance"]
     reset_queries()
     with CaptureQueriesContext(connection) as ctx:
-        runs = timed(lambda: selectors.collection_list(user=fin), 5)
-    print(f"collections list ({len(selectors.collection_list(user=fin))} open cases): "
+        runs = timed(lambda: selectors.collection_list(user=fin, limit=25), 5)
+    print(f"collections list, the 25 longest overdue of {selectors.collections_open(user=fin).count()} open cases: "
           f"{statistics.median(runs) * 1000:.1f} ms, {len(ctx.captured_queries) // 5} queries per call")
 
 
@@ -157,8 +157,17 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE") or "1"))
     parser.add_argument("--reuse", action="store_true", default=os.environ.get("BENCH_REUSE", "") not in ("", "0"))
     parser.add_argument("--no-engagements", action="store_true", help="skip the whole-engagement rounds")
+    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
+                        help=f"measure only these parts, comma-separated ({', '.join(measure.PARTS)}); the "
+                             "calculator and engagements are then skipped")
     args = parser.parse_args()
-    at_scale(args.scale, args.reuse)
+    parts = tuple(p.strip() for p in args.only.split(",") if p.strip()) or measure.PARTS
+    unknown = sorted(set(parts) - set(measure.PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}: choose among {', '.join(measure.PARTS)}")
+    at_scale(args.scale, args.reuse, parts)
+    if args.only:
+        return
     calculator_figures()
     if not args.no_engagements:
         engagements()

@@ -1119,7 +1119,17 @@ class Generator:
             r.title, r.submitter, r.kind, r.subject = title, submitter, kind, subject
             yield (r.id, kind, subject, json.dumps(facts), r.state, ts(r.submitted_t),
                    ts(r.decided_t) if r.decided_t and r.state != "pending" else None, title, author, self.policy_id,
-                   self.ct["romversion" if kind == "rom" else "quote"], submitter)
+                   self.ct["romversion" if kind == "rom" else "quote"], submitter,
+                   json.dumps(self.waiting_roles(r) if r.state == "pending" else []))
+
+    def approved_roles(self, r, code: str) -> list[str]:
+        return [d.role_of for d in r.decisions if d.outcome == "approve" and code in d.codes]
+
+    def waiting_roles(self, r) -> list[str]:
+        """What the approval services keep on a pending request (`roles_waited_for`): on each requirement nobody
+        approved yet (a requirement is met by its first approval here), the roles it names."""
+        return sorted({role for code in r.codes if not self.approved_roles(r, code)
+                       for role in self.rules[code]["approvers"]})
 
     def rows_requirements(self):
         from psops.approvals.models import ApprovalRequirement
@@ -1128,7 +1138,7 @@ class Generator:
             ids = self.ids(ApprovalRequirement, len(r.codes))
             for rid, code in zip(ids, r.codes, strict=True):
                 rule = self.rules[code]
-                roles = [d.role_of for d in r.decisions if d.outcome == "approve" and code in d.codes]
+                roles = self.approved_roles(r, code)
                 yield (rid, code, rule["label"], json.dumps(rule["approvers"]), rule.get("mode", "any"),
                        json.dumps(roles), bool(roles), r.id)
 
@@ -1975,7 +1985,7 @@ class Generator:
             (RomVersion, "id number answers lines flags assumptions currency low high table_versions created_at "
                          "created_by_id rom_id", self.rows_rom_versions),
             (ApprovalRequest, "id kind subject_id facts state submitted_at decided_at title author_id policy_id "
-                              "subject_type_id submitted_by_id", self.rows_requests),
+                              "subject_type_id submitted_by_id waiting_roles", self.rows_requests),
             (ApprovalRequirement, "id code label approvers mode approved_roles satisfied request_id",
              self.rows_requirements),
             (Decision, "id outcome requirements comment decided_at approver_id request_id", self.rows_decisions),
@@ -2074,15 +2084,19 @@ def _loader_class():
     return Loader
 
 
-def check_balances(say=print) -> int:
-    """`psops invariants balances-kept`: the number of violations (0 when every kept balance is right)."""
+KEPT = ["balances-kept", "waiting-kept"]  # the columns the services keep that the generator writes directly
+
+
+def check_kept(say=print) -> int:
+    """`psops invariants balances-kept waiting-kept`: the number of violations (0 when every kept balance and
+    approval queue is right)."""
     from psops.workflow import invariants
 
     start = time.perf_counter()
-    broken = invariants.violations(["balances-kept"])
+    broken = invariants.violations(KEPT)
     for violation in broken[:10]:
         say(f"  {violation}")
-    say(f"invariants balances-kept: {len(broken)} violation(s), checked in {time.perf_counter() - start:.1f} s")
+    say(f"invariants {' '.join(KEPT)}: {len(broken)} violation(s), checked in {time.perf_counter() - start:.1f} s")
     return len(broken)
 
 
@@ -2095,7 +2109,7 @@ def build(scale: float, *, seed: int = 1, reset: bool = True, say=print) -> dict
         reset_database(say)
     prepare_database(say)
     counts = Generator(scale, seed, say).run()
-    check_balances(say)
+    check_kept(say)
     return counts
 
 

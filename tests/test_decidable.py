@@ -13,11 +13,12 @@ from django.contrib.contenttypes.models import ContentType
 from psops.accounts import roles
 from psops.accounts.services import user_ensure
 from psops.approvals import services as approvals
-from psops.approvals.models import ApprovalPolicy, ApprovalRequest, ApprovalRequirement, Decision
+from psops.approvals.models import ApprovalPolicy, ApprovalRequest, ApprovalRequirement, Decision, roles_waited_for
 from psops.approvals.selectors import approval_list, decidable_by
 from psops.core.errors import ApplicationError
 from psops.estimating import services as estimating
 from psops.estimating.models import RomVersion
+from psops.workflow.invariants import violations
 
 pytestmark = pytest.mark.django_db
 
@@ -82,11 +83,17 @@ def test_the_sql_rule_and_the_decision_service_agree_on_every_kind_of_request(ev
         ApprovalRequest(kind="rom", subject_type=ct, subject_id=n + 1, policy=policy, state=state,
                         submitted_by=everyone[submitter], author=everyone[author], title=f"case {n}")
         for n, (_, _, state, (submitter, author)) in enumerate(cases))
-    ApprovalRequirement.objects.bulk_create(
+    requirements = ApprovalRequirement.objects.bulk_create(
         ApprovalRequirement(request=request, code=code, label=code, approvers=approvers, mode=mode,
                             approved_roles=approved, satisfied=satisfied)
         for request, ((_, needs), _, _, _) in zip(requests, cases, strict=True)
         for (code, approvers, mode), approved, satisfied in needs)
+    # The roles each request waits for, kept as the services keep them (the invariant checks they were).
+    for request in requests:
+        if request.state == ApprovalRequest.State.PENDING:
+            request.waiting_roles = roles_waited_for(r for r in requirements if r.request_id == request.pk)
+    ApprovalRequest.objects.bulk_update(requests, ["waiting_roles"])
+    assert violations(["waiting-kept"]) == []
     Decision.objects.bulk_create(
         Decision(request=request, approver=everyone[decided_by], outcome="approve")
         for request, (_, decided_by, _, _) in zip(requests, cases, strict=True) if decided_by)
@@ -127,3 +134,21 @@ def test_the_approvals_list_filters_to_what_waits_for_me(everyone, deal):
     assert list(approval_list(user=everyone["dircs"], filters={"waiting": True})) == [request]
     assert list(approval_list(user=everyone["ta"], filters={"waiting": True})) == []  # under $50,000: no review
     assert list(approval_list(user=everyone["ta"], filters={})) == [request]  # but the TA sees it
+
+
+def test_roles_kept_out_of_step_with_the_requirements_are_reported(everyone, deal):
+    """The kept roles are the queues' source: the invariant (and `psops invariants waiting-kept`) catches any row a
+    hand edit or an import put out of step, pending or decided."""
+    _, _, opp = deal
+    rom = estimating.rom_create(user=everyone["sa"], opportunity=opp, template="sm-to-saas",
+                                answers={"users": 100, "projects": 500, "large_repos": 0})
+    request = approvals.rom_submit(user=everyone["sal"], rom=rom)
+    assert request.waiting_roles == ["dir_cs", "ps_manager"] and violations(["waiting-kept"]) == []
+    ApprovalRequest.objects.filter(pk=request.pk).update(waiting_roles=["vp_sales"])
+    assert [v.subject for v in violations(["waiting-kept"])] == [f"approval request {request.pk}"]
+    ApprovalRequest.objects.filter(pk=request.pk).update(waiting_roles=["dir_cs", "ps_manager"])
+    approvals.rom_decide(user=everyone["psmanager"], request=request, outcome="approve")
+    request.refresh_from_db()
+    assert request.state == ApprovalRequest.State.APPROVED and request.waiting_roles == []
+    ApprovalRequest.objects.filter(pk=request.pk).update(waiting_roles=["dir_cs"])
+    assert "is approved but still waits for dir_cs" in violations(["waiting-kept"])[0].message

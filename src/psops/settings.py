@@ -103,6 +103,11 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # A new connection per request cost six times as much as reusing one.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("PSOPS_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # JIT compilation off for our sessions: the app's queries are short, and PostgreSQL's cost estimate on a large
+    # table made it compile them anyway (90 ms of a 400 ms collections query at a million invoices, decision 0013).
+    # PSOPS_PG_OPTIONS replaces it (libpq "options", e.g. "-c jit=off -c statement_timeout=30000").
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", env.str("PSOPS_PG_OPTIONS", default="-c jit=off"))
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     # A transaction takes the write lock as it begins. Otherwise one that reads, then writes (every service) fails
@@ -178,7 +183,12 @@ CONTENT_SECURITY_POLICY = (
 # address, within the window before each further attempt waits: DELAY_SECONDS, doubling, at most MAX_DELAY_SECONDS.
 LOGIN_THROTTLE = {"ATTEMPTS": 5, "ADDRESS_ATTEMPTS": 20, "DELAY_SECONDS": 15, "MAX_DELAY_SECONDS": 900,
                   "WINDOW_SECONDS": 3600}
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each process keeps its own cache by default; a fleet may share one: PSOPS_CACHE_URL=dbcache://psops_cache (after
+# `psops createcachetable`), so the dashboards' figures are read once per person for every process.
+CACHES = {"default": env.cache("PSOPS_CACHE_URL", default="locmemcache://")}
+# The dashboards' figures are read from the database at most once in this many seconds per person (0: on every
+# view); the page says when they were read and offers to read them anew (decision 0013).
+PSOPS_DASHBOARD_SECONDS = env.int("PSOPS_DASHBOARD_SECONDS", default=300)
 
 # Business rules that are configuration rather than data.
 PSOPS = {

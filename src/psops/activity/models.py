@@ -119,6 +119,12 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The inbox, newest first, one person's page at a time.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox"),
+            # The unread badge on every page: counted from the unread ones alone.
+            models.Index(fields=["recipient"], name="notification_unread", condition=models.Q(read_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"to {self.recipient}: {self.text}"

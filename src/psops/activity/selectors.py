@@ -25,5 +25,14 @@ def messages_in(thread) -> QuerySet[Message]:
     return thread.messages.select_related("author", "parent__author").order_by("-created_at", "-id")
 
 
+UNREAD_SHOWN = 99  # the badge counts this far and then says "99+": every page pays for at most that many
+
+
 def unread_notifications(user) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user, read_at__isnull=True)
+
+
+def unread_badge(user) -> str:
+    """The unread count for the layout's badge ("" when none): one query that reads at most UNREAD_SHOWN + 1 rows."""
+    count = unread_notifications(user).order_by()[:UNREAD_SHOWN + 1].count()
+    return "" if not count else (f"{UNREAD_SHOWN}+" if count > UNREAD_SHOWN else str(count))

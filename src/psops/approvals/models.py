@@ -4,6 +4,8 @@ A request points at what it judges through a generic reference, so later stages 
 machinery without this app importing them.
 """
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -49,10 +51,20 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     submitted_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     title = models.CharField(max_length=200)
+    # The roles a pending request still waits for (`roles_waited_for` of its requirements), empty once it is decided:
+    # kept by the approval services so the approvers' queues are read from the request alone (decision 0013).
+    waiting_roles = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
-        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id"]),
+            # The approvals list's default and offered sort, either way.
+            models.Index(fields=["submitted_at", "id"], name="approval_by_submitted"),
+            # The approvers' queues: what is pending, the one waiting longest first.
+            models.Index(fields=["submitted_at", "id"], name="approval_pending_by_age",
+                         condition=models.Q(state="pending")),
+        ]
 
     def __str__(self) -> str:
         return f"Approval #{self.pk}: {self.title}"
@@ -76,6 +88,13 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=State.PENDING, target=State.WITHDRAWN)
     def mark_withdrawn(self):
         pass
+
+
+def roles_waited_for(requirements: "Iterable[ApprovalRequirement]") -> list[str]:
+    """The roles whose approval is still wanted: on each unmet requirement, the roles it names that have not
+    approved it yet."""
+    return sorted({role for r in requirements if not r.satisfied for role in r.approvers
+                   if role not in r.approved_roles})
 
 
 class ApprovalRequirement(models.Model):

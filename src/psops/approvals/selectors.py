@@ -19,7 +19,7 @@ from psops.core.business_days import SERVICE_LEVEL_DAYS, Calendar, local_date
 from psops.crm.scope import ALL, NONE, deal_reach, deal_scope
 from psops.estimating.models import RomVersion
 
-from .models import ApprovalRequest, ApprovalRequirement, Decision
+from .models import ApprovalRequest, Decision
 
 # Estimates and their approval: within 3 business days (DOMAIN.md, "Service levels worth measuring").
 
@@ -75,17 +75,16 @@ def decidable_by(user: Any) -> Q:
     (`services.request_decide_check`) in SQL, so a queue counts and pages them in the database. A request is
     decidable when it is pending, neither submitted nor authored by `user`, not decided by them already, and one of
     its requirements is still unmet and waits for a role they hold that has not approved it yet (a superuser holds
-    every role). `services.may_decide` asks this filter, and tests/test_decidable.py checks it against the service
-    on every kind of request and person."""
+    every role): read from the roles the request waits for, kept on it by the services (`roles_waited_for`).
+    `services.may_decide` asks this filter, and tests/test_decidable.py checks it against the service on every kind
+    of request and person."""
     mine = sorted(roles.ROLES if user.is_superuser else roles_of(user))
     if not mine:
         return Q(pk__in=[])
-    waits_for_me = reduce(operator.or_, (Q(_ListHolds("approvers", role)) & ~Q(_ListHolds("approved_roles", role))
-                                         for role in mine))
-    open_for_me = ApprovalRequirement.objects.filter(waits_for_me, request=OuterRef("pk"), satisfied=False)
+    waits_for_me: Q = reduce(operator.or_, (Q(_ListHolds("waiting_roles", role)) for role in mine))
     decided_by_me = Decision.objects.filter(request=OuterRef("pk"), approver=user)
     return (Q(state=ApprovalRequest.State.PENDING) & ~Q(submitted_by=user) & ~Q(author=user)
-            & Exists(open_for_me) & ~Exists(decided_by_me))
+            & waits_for_me & ~Q(Exists(decided_by_me)))
 
 
 def approval_list(*, user: Any, filters: dict | None = None) -> QuerySet[ApprovalRequest]:

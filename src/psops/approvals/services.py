@@ -24,7 +24,7 @@ from psops.crm.services import ps_amount_follow, ps_stage, record, save_transiti
 from psops.estimating.models import Rom
 
 from . import policy as policy_rules
-from .models import ApprovalPolicy, ApprovalRequest, ApprovalRequirement, Decision
+from .models import ApprovalPolicy, ApprovalRequest, ApprovalRequirement, Decision, roles_waited_for
 from .selectors import decidable_by
 
 
@@ -67,12 +67,14 @@ def request_open(*, user: Any, kind: str, subject: models.Model, opportunity: Op
     if ApprovalRequest.objects.filter(subject_type=ct, subject_id=subject.pk,
                                       state=ApprovalRequest.State.PENDING).exists():
         raise ApplicationError(code="already-pending", message="An approval request is already waiting for this.")
+    requirements = [ApprovalRequirement(code=r.code, label=r.label, approvers=list(r.approvers), mode=r.mode)
+                    for r in needed]
     request = ApprovalRequest.objects.create(kind=kind, subject_type=ct, subject_id=subject.pk, policy=active,
-                                             facts=facts, submitted_by=user, author=author, title=title)
-    ApprovalRequirement.objects.bulk_create(
-        ApprovalRequirement(request=request, code=r.code, label=r.label, approvers=list(r.approvers), mode=r.mode)
-        for r in needed
-    )
+                                             facts=facts, submitted_by=user, author=author, title=title,
+                                             waiting_roles=roles_waited_for(requirements))
+    for requirement in requirements:
+        requirement.request = request
+    ApprovalRequirement.objects.bulk_create(requirements)
     record(actor=user, opportunity=opportunity, subject=request, verb="approval.requested",
            message=f"{user} asked for approval ({', '.join(r.label for r in needed)}) under policy "
                    f"v{active.version}", data={"policy": active.version, "requirements": [r.code for r in needed]})
@@ -92,6 +94,7 @@ def request_withdraw(*, subject: models.Model) -> None:
                                                   state=ApprovalRequest.State.PENDING):
         request.mark_withdrawn()
         request.decided_at = timezone.now()
+        request.waiting_roles = []
         save_transition(request)
 
 
@@ -139,6 +142,7 @@ def request_decide(*, user: Any, request: ApprovalRequest, outcome: str, comment
         locked.mark_rejected()
     if locked.state != ApprovalRequest.State.PENDING:
         locked.decided_at = timezone.now()
+    locked.waiting_roles = roles_waited_for(requirements) if locked.state == ApprovalRequest.State.PENDING else []
     save_transition(locked)
     record(actor=user, opportunity=opportunity, subject=locked, verb=f"approval.{outcome}",
            message=f"{user} decided '{Decision.Outcome(outcome).label}'"

@@ -56,6 +56,11 @@ class Invoice(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["due_date"], name="invoice_open_by_due", condition=models.Q(state="issued")),
             models.Index(fields=["-open_balance", "-id"], name="invoice_open_by_balance",
                          condition=models.Q(state="issued")),
+            # A project's open invoices: its collection case's outstanding balance and oldest due date.
+            models.Index(fields=["project", "due_date"], name="invoice_open_by_project",
+                         condition=models.Q(state="issued")),
+            models.Index(fields=["created_at", "id"], name="invoice_by_created"),  # the list's default sort
+            models.Index(fields=["created_at", "id"], name="invoice_drafts", condition=models.Q(state="draft")),
         ]
 
     def __str__(self) -> str:

@@ -57,13 +57,16 @@ def collections_open(*, user: Any) -> QuerySet[CollectionCase]:
     return CollectionCase.objects.filter(state=CollectionCase.State.OPEN)
 
 
-def collection_list(*, user: Any, today: dt.date | None = None, limit: int | None = None) -> list[CollectionCase]:
-    """Open collection cases, the longest overdue first (at most `limit`), with `outstanding`, `oldest_due` and the
-    ageing `bucket` of the oldest open invoice."""
+def collection_list(*, user: Any, limit: int, today: dt.date | None = None) -> list[CollectionCase]:
+    """The `limit` open collection cases overdue longest, the longest first, with `outstanding`, `oldest_due` and the
+    ageing `bucket` of the oldest open invoice. The order is found on the cases alone (each one's oldest open
+    invoice through an index), then only those rows are joined to their project, deal and account."""
     today = today or timezone.localdate()
-    cases = (with_collection_figures(collections_open(user=user))
+    first = (with_collection_figures(collections_open(user=user)).order_by("oldest_due", "pk")
+             .values("pk")[:limit])
+    cases = (with_collection_figures(CollectionCase.objects.filter(pk__in=first))
              .select_related("project__ps_opportunity__parent__account").order_by("oldest_due", "pk"))
-    rows = list(cases[:limit] if limit is not None else cases)
+    rows = list(cases)
     for case in rows:
         case.bucket = bucket(case.oldest_due, today)  # type: ignore[attr-defined]
     return rows

@@ -2,6 +2,8 @@
 
 A page refuses an out-of-range, non-finite or too precise number beside its field, with a message that names the
 field and the bound, before any service is called; the service checks again for the doors without a form.
+
+And `QuickSelect`, a drop-down that writes its options itself rather than through a template each.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from .quantities import HOURS, MONEY, Bound
 
@@ -71,3 +75,16 @@ class WholeNumberFormField(forms.IntegerField):
         self.error_messages.update({code: message.replace("%", "%%") for code, message in with_params.items()})
         invalid = f"{name}: enter a whole number from {bound.show(low)} to {bound.show(high)}."
         self.error_messages["invalid"] = invalid.replace("(%)", "(percent)").replace("%", " percent")
+
+
+class QuickSelect(forms.Select):
+    """A select whose options are written in Python: the same markup as Django's `Select` (attributes, the selected
+    option, optgroups flattened), without rendering a template per option, which cost a record page ~20 ms for each
+    list of a few hundred engineers or contacts."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join("", "<option{}>{}</option>", (
+            (flatatt({"value": option["value"], **option["attrs"]}), option["label"])
+            for _, group, _ in widget["optgroups"] for option in group))
+        return format_html("<select{}>{}</select>", flatatt({"name": widget["name"], **widget["attrs"]}), options)

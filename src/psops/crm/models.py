@@ -58,6 +58,7 @@ class Opportunity(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "opportunities"
+        indexes = [models.Index(fields=["close_date", "id"], name="deal_by_close")]  # the deals list's default sort
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="opportunity_amount_not_negative"),
             bounded("amount", MONEY),
@@ -95,6 +96,8 @@ class PSOpportunity(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "PS opportunity"
         verbose_name_plural = "PS opportunities"
+        # The engineers' queue of accepted quotes waiting for their SOW starts from the PS opportunities at that stage.
+        indexes = [models.Index(fields=["stage"], name="ps_by_stage")]
         constraints = [
             models.CheckConstraint(condition=models.Q(ps_amount__gte=0), name="ps_amount_not_negative"),
             bounded("ps_amount", MONEY),

@@ -53,8 +53,12 @@ def deal_reach(user: Any) -> Reach:
 
 def owned_by(user: Any, *, via: str = "") -> Q:
     """Records owned by `user` or by someone who reports to them (`via` leads from the model to the owner's record,
-    e.g. "parent__" from a PS opportunity to its deal)."""
-    return Q(**{f"{via}owner": user}) | Q(**{f"{via}owner__manager": user})
+    e.g. "parent__" from a PS opportunity to its deal). Asked as "owner among these people", so the database reads
+    the owner's index for the handful of people instead of joining every owner to test their manager."""
+    from django.contrib.auth import get_user_model
+
+    people = get_user_model().objects.filter(Q(pk=user.pk) | Q(manager=user)).values("pk")
+    return Q(**{f"{via}owner__in": people})
 
 
 def is_owner_or_manager(user: Any, record: Any) -> bool:

@@ -8,6 +8,10 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from psops.core.money import MoneyField, currency_field
 from psops.core.quantities import HOURS, HOURS_IN_A_DAY, MONEY, PERCENT, bounded
 
+# The states in which a project waits for its PS manager (to staff, kick off, wrap up, close or take off hold): their
+# queue and the list filtered to it read the partial index below, so the two must name the same states.
+STATES_TO_ADVANCE = ("created", "staffed", "kicked-off", "completed", "wrapped-up", "on-hold")
+
 
 class Project(ConcurrentTransitionMixin, models.Model):
     class State(models.TextChoices):
@@ -47,6 +51,11 @@ class Project(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "SOW project"
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="project_by_created"),  # the list's default sort
+            models.Index(fields=["created_at", "id"], name="project_to_advance",
+                         condition=models.Q(state__in=STATES_TO_ADVANCE)),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(percent_complete__lte=100), name="percent_at_most_100"),
             bounded("percent_complete", PERCENT), bounded("budget_hours", HOURS),

@@ -167,6 +167,41 @@ def receivables(user: Any, today: dt.date, as_of: dt.date | None = None) -> Pane
         controls="web/panels/ageing_as_of.html")
 
 
+@dataclass(frozen=True)
+class Dashboard:
+    panels: list[Panel]
+    computed_at: dt.datetime  # when these figures were read from the database
+    kept_for: int  # seconds they are shown again before being read anew (0: never kept)
+
+    @property
+    def kept_for_minutes(self) -> str:
+        if self.kept_for % 60:
+            return f"{self.kept_for} seconds"
+        minutes = self.kept_for // 60
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def dashboard_kept(*, user: Any, today: dt.date | None = None, as_of: dt.date | None = None,
+                   fresh: bool = False) -> Dashboard:
+    """The dashboard of `dashboard`, kept in the cache for settings.PSOPS_DASHBOARD_SECONDS per person, day and
+    as-of day, so the aggregates over a firm's whole history run once in that while, not on every view; `fresh`
+    reads them anew. The key names the person's roles too: a role given or taken shows at once."""
+    from django.core.cache import cache
+
+    from psops.accounts.roles import roles_of
+
+    today = today or timezone.localdate()
+    seconds = int(settings.PSOPS_DASHBOARD_SECONDS)
+    key = (f"psops:dashboard:{user.pk}:{'-'.join(sorted(roles_of(user)))}:{int(user.is_superuser)}:{today}:"
+           f"{as_of or ''}")
+    kept = cache.get(key) if seconds and not fresh else None
+    if kept is None:
+        kept = Dashboard(dashboard(user=user, today=today, as_of=as_of), timezone.now(), seconds)
+        if seconds:
+            cache.set(key, kept, seconds)
+    return kept
+
+
 def dashboard(*, user: Any, today: dt.date | None = None, as_of: dt.date | None = None) -> list[Panel]:
     """Every panel this user may see, in the order of the process (receivables as of the end of `as_of`, when
     given)."""

@@ -180,6 +180,9 @@ class Sow(ConcurrentTransitionMixin, models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(price__gte=0), name="sow_price_not_negative"),
                        bounded("price", MONEY), bounded("net_days", NET_DAYS),
                        bounded("hourly_rate", MONEY, null=True)]
+        # The reviewers' queue: SOWs in review, the oldest first.
+        indexes = [models.Index(fields=["created_at", "id"], name="sow_in_review_by_age",
+                                condition=models.Q(state="in-review"))]
 
     def __str__(self) -> str:
         return f"SOW-{self.pk:05d} v{self.version}" if self.pk else "new SOW"

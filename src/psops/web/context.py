@@ -37,7 +37,7 @@ def navigation(request):
         items.append(("web:dashboards", "Dashboards"))
     # Only pages that exist are offered.
     items = [(name, label) for name, label in items if _resolves(name)]
-    from psops.activity.selectors import unread_notifications
+    from psops.activity.selectors import unread_badge
 
-    return {"nav_items": items, "unread_count": unread_notifications(user).count(),
+    return {"nav_items": items, "unread_count": unread_badge(user),
             "is_admin": user.is_superuser or roles.ADMINISTRATOR in mine}

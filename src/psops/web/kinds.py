@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django import forms
@@ -15,7 +16,7 @@ from psops.approvals.models import ApprovalRequest
 from psops.billing import services as billing
 from psops.billing.models import CollectionCase, Invoice, WriteOff
 from psops.core.errors import ApplicationError
-from psops.core.formfields import MoneyFormField, QuantityFormField, WholeNumberFormField
+from psops.core.formfields import MoneyFormField, QuantityFormField, QuickSelect, WholeNumberFormField
 from psops.core.money import parse_amount
 from psops.core.quantities import HOURS, HOURS_IN_A_DAY, NET_DAYS, PERCENT
 from psops.core.quantities import parse as parse_quantity
@@ -44,7 +45,7 @@ def _contacts(record_account_id):
 
 
 class ContactForm(forms.Form):
-    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), label="Customer contact")
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), label="Customer contact", widget=QuickSelect)
 
     def __init__(self, *args, account_id=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -284,6 +285,9 @@ class SowForm(forms.ModelForm):
         self.fields["net_days"] = WholeNumberFormField(bound=NET_DAYS, label="Net days")
 
 
+GROUPED_DIGITS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?")
+
+
 class MilestonesForm(forms.Form):
     """Milestones as lines of text, "name | amount or percent | due date", which must add up to the SOW price."""
 
@@ -307,7 +311,9 @@ class MilestonesForm(forms.Form):
             parts = [p.strip() for p in line.split("|")]
             if len(parts) not in (2, 3) or not parts[0]:
                 raise forms.ValidationError(f"Line {number}: write name | amount or percent | due date.")
-            amount = parts[1].replace(",", "")
+            amount = parts[1]
+            if GROUPED_DIGITS.fullmatch(amount):  # 12,500.00: thousands grouped; "1," or "1,2" is no number
+                amount = amount.replace(",", "")
             try:
                 if amount.endswith("%"):
                     percent = parse_quantity(amount[:-1], PERCENT, field=f"Line {number}: the percent")
@@ -387,7 +393,7 @@ register(
 
 
 class EngineerForm(forms.Form):
-    engineer = forms.ModelChoiceField(label="Engineer", queryset=get_user_model().objects.none())
+    engineer = forms.ModelChoiceField(label="Engineer", queryset=get_user_model().objects.none(), widget=QuickSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,6 +24,8 @@ The promises:
   balances-kept       every invoice's paid-to-date and open balance, kept on its row by the services that move
                       money, equal what its payments, credit notes and approved write-offs say (`psops invariants
                       balances-kept` is the check to run after any import or hand edit).
+  waiting-kept        every approval request's waiting roles, kept on its row by the approval services, are those
+                      its unmet requirements still wait for while it is pending, and none once it is decided.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum,
 from django.db.models.functions import Coalesce
 
 from psops.approvals import policy as policy_rules
-from psops.approvals.models import ApprovalRequest
+from psops.approvals.models import ApprovalRequest, roles_waited_for
 from psops.billing.models import Invoice
 from psops.billing.selectors import balances_from_history
 from psops.crm.choices import PS_OPEN_STAGES, PSStage, Stage
@@ -224,6 +226,21 @@ def balances_kept() -> Iterable[Violation]:
                         f"{invoice.balance_from_history:,}")  # type: ignore[attr-defined]
 
 
+def waiting_kept() -> Iterable[Violation]:
+    """The approvers' queues read the roles kept on each request: they agree with its requirements."""
+    decided = (ApprovalRequest.objects.exclude(state=ApprovalRequest.State.PENDING).exclude(waiting_roles=[])
+               .order_by("pk").values_list("pk", "state", "waiting_roles"))
+    for pk, state, kept in decided:
+        yield Violation("waiting-kept", f"approval request {pk}", f"is {state} but still waits for {', '.join(kept)}")
+    pending = (ApprovalRequest.objects.filter(state=ApprovalRequest.State.PENDING).prefetch_related("requirements")
+               .order_by("pk"))
+    for request in pending.iterator(chunk_size=2000):
+        wanted = roles_waited_for(request.requirements.all())
+        if request.waiting_roles != wanted:
+            yield Violation("waiting-kept", f"approval request {request.pk}",
+                            f"keeps {request.waiting_roles} waiting; its requirements wait for {wanted}")
+
+
 INVARIANTS: dict[str, Callable[[], Iterable[Violation]]] = {
     "approved-value": approved_value,
     "rom-committed": rom_committed,
@@ -236,6 +253,7 @@ INVARIANTS: dict[str, Callable[[], Iterable[Violation]]] = {
     "deadline": deadline,
     "won-once": won_once,
     "balances-kept": balances_kept,
+    "waiting-kept": waiting_kept,
 }
 
 

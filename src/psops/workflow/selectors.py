@@ -24,10 +24,10 @@ from psops.approvals.models import ApprovalRequest
 from psops.approvals.selectors import decidable_by, with_age
 from psops.billing.models import Invoice
 from psops.billing.selectors import collection_list, collections_open
-from psops.crm.choices import OPEN_STAGES
+from psops.crm.choices import OPEN_STAGES, PSStage
 from psops.crm.models import Opportunity, PSOpportunity
 from psops.crm.scope import deal_scope, owned_by
-from psops.delivery.models import Assignment, Project
+from psops.delivery.models import STATES_TO_ADVANCE, Assignment, Project
 from psops.estimating.models import Rom
 from psops.sales.models import Quote, Sow
 
@@ -65,8 +65,7 @@ def _queue(kind: str, title: str, empty: str, rows: QuerySet, *, list_name: str 
 
 # --- What the queues hold, as filters: the home counts and shows them, the list pages filter by them ------------
 
-PROJECT_STATES_TO_ADVANCE = (Project.State.CREATED, Project.State.STAFFED, Project.State.KICKED_OFF,
-                             Project.State.COMPLETED, Project.State.WRAPPED_UP, Project.State.ON_HOLD)
+PROJECT_STATES_TO_ADVANCE = STATES_TO_ADVANCE
 PROJECT_STATES_DONE = (Project.State.CLOSED, Project.State.CANCELLED)
 
 
@@ -83,6 +82,12 @@ def projects_to_advance() -> Q:
 def projects_of_engineer(user: Any) -> Q:
     """Projects `user` is assigned to that are neither closed nor cancelled."""
     return Q(pk__in=Assignment.objects.filter(engineer=user).values("project_id")) & ~Q(state__in=PROJECT_STATES_DONE)
+
+
+def sows_to_write() -> Q:
+    """Accepted quotes on PS opportunities still at that stage that have no SOW yet (read from the few PS
+    opportunities at the stage, not from every accepted quote ever)."""
+    return Q(ps_opportunity__stage=PSStage.QUOTE_ACCEPTED, state=Quote.State.ACCEPTED, sow__isnull=True)
 
 
 def invoices_overdue(today: dt.date | None = None) -> Q:
@@ -153,8 +158,7 @@ def work_queue(user: Any) -> list[Queue]:
                              list_name="web:projects", list_params={"advance": "1", "sort": "created"}))
     if roles.PS_ENGINEER in mine:
         queues.append(_queue("quotes", "SOWs to write", "No accepted quote waits for a SOW.",
-                             Quote.objects.filter(deal_scope(user, via=via), state=Quote.State.ACCEPTED,
-                                                  sow__isnull=True)
+                             Quote.objects.filter(deal_scope(user, via=via), sows_to_write())
                              .select_related("ps_opportunity__parent__account")
                              .order_by("answered_at", "pk")))  # accepted longest ago first
         queues.append(_queue("sows", "My SOW drafts", "No SOW draft of yours is open.",

@@ -10,8 +10,10 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import cached_property
 
 from psops.accounts.roles import roles_of
 from psops.core.errors import ApplicationError
@@ -39,8 +41,38 @@ def attempt(request: HttpRequest, act: Callable[[], Any], *, success: str | Call
     return result if result is not None else True
 
 
+LIST_COUNT_CAP = 10_000  # rows a list counts exactly; past that it says "10,000+" and asks for a filter
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most `cap` rows: a list of 200,000 deals costs what one of 10,000 costs. Past the
+    cap the count reads "10,000+" (`count_label`), the pages stop at the cap and a filter narrows the rest; a page
+    number beyond them shows the last page, as any number past the end does."""
+
+    def __init__(self, object_list, per_page: int, cap: int = LIST_COUNT_CAP) -> None:
+        super().__init__(object_list, per_page)
+        self.cap = cap
+        self.more = False  # rows exist beyond the cap
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        # A queryset counts its keys alone, unordered: no annotation or sort is paid for.
+        counted = rows.order_by().values("pk")[:self.cap + 1].count() if isinstance(rows, QuerySet) else len(rows)
+        self.more = counted > self.cap
+        return min(counted, self.cap)
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count:,}+" if self.more else f"{self.count:,}"
+
+    @property
+    def pages_label(self) -> str:
+        return f"{self.num_pages:,}+" if self.more else f"{self.num_pages:,}"
+
+
 def paginate(request: HttpRequest, rows, per_page: int = 25):
-    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+    return CappedPaginator(rows, per_page).get_page(request.GET.get("page"))
 
 
 def refusal_status(request: HttpRequest, default: int = 400) -> int:

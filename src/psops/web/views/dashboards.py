@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from psops.insights.panels import dashboard
+from psops.insights.panels import dashboard_kept
 from psops.insights.selectors import sees_finance
 
 from .common import role_required
@@ -30,10 +30,10 @@ def _as_of(raw: str, today: dt.date) -> tuple[dt.date | None, str]:
 def dashboards(request):
     today = timezone.localdate()
     as_of, refusal = _as_of(request.GET.get("as_of", "").strip(), today)
+    kept = dashboard_kept(user=request.user, today=today, as_of=as_of, fresh=request.GET.get("fresh") == "1")
     response = render(request, "web/dashboards.html",
-                      {"panels": dashboard(user=request.user, today=today, as_of=as_of),
-                       "sees_finance": sees_finance(request.user), "as_of": as_of, "today": today,
-                       "refusal": refusal})
+                      {"panels": kept.panels, "kept": kept, "sees_finance": sees_finance(request.user),
+                       "as_of": as_of, "today": today, "refusal": refusal})
     if refusal:
         response.status_code = 400
     return response
