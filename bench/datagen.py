@@ -1562,58 +1562,51 @@ class Generator:
                        hashlib.sha256(f"bench-link-{lid}".encode()).hexdigest(), ts(request.sent_t + 30 * DAY), None,
                        None, ts(request.sent_t), p.sow.contact.id, self.ct["project"])
 
-    def rows_tasks(self):
-        """The timers the app would have queued: those run (their results kept, as the task backend keeps them) and
-        those still waiting for their time. Timers already due are left to the benchmark's sweep to queue."""
-        import uuid
+    def rows_timers(self):
+        """The timers the app would have armed (rows of the timer table): those run, with what they returned, and
+        those still waiting for their time. Timers already due are left to the benchmark's sweep to arm."""
+        from psops.core.models import Timer
 
         now, ts = self.now_t, self.ts
-        rng = random.Random(self.seed + 11)
 
-        def task(path: str, arg: int, run_after: int, done: bool, value: str = "false"):
-            tid = uuid.UUID(int=rng.getrandbits(128), version=4).hex
-            args = json.dumps({"args": [arg], "kwargs": {}})
-            enqueued = ts(min(run_after - 3 * DAY, now - 60)) if run_after > 3 * DAY else ts(run_after)
+        def timer(kind: str, subject_id: int, due: int, done: bool, outcome: str = "false"):
+            created = ts(min(due - 3 * DAY, now - 60)) if due > 3 * DAY else ts(due)
             if done:
-                return (tid, args, 0, path, "default", "default", ts(run_after), enqueued, ts(run_after + 2),
-                        ts(run_after + 1), value, "", "", json.dumps([f"w{arg % 7}"]), "SUCCESSFUL")
-            return (tid, args, 0, path, "default", "default", ts(run_after), enqueued, None, None, None, "", "",
-                    "[]", "READY")
+                return (self.new_id(Timer), kind, subject_id, ts(due), ts(due + 1), outcome, 0, None, "", created)
+            return (self.new_id(Timer), kind, subject_id, ts(due), None, "", 0, None, "", created)
 
-        sla = "psops.approvals.tasks.approval_service_level_task"
-        expiry = "psops.sales.tasks.quote_expiry_task"
-        passive = "psops.delivery.tasks.passive_acceptance_task"
-        inactivity = "psops.crm.tasks.opportunity_inactivity_task"
+        sla, expiry = Timer.Kind.APPROVAL_SERVICE_LEVEL.value, Timer.Kind.QUOTE_EXPIRY.value
+        passive, inactivity = Timer.Kind.PASSIVE_ACCEPTANCE.value, Timer.Kind.OPPORTUNITY_INACTIVITY.value
         for r, *_ in self.all_requests():
             deadline = (r.submitted_t // DAY + 6) * DAY
             if deadline < now:
-                yield task(sla, r.id, deadline, True, "true" if r.state == "pending" else "false")
+                yield timer(sla, r.id, deadline, True, "true" if r.state == "pending" else "false")
             elif r.state == "pending":
-                yield task(sla, r.id, deadline, False)
+                yield timer(sla, r.id, deadline, False)
         for ps in self.pss:
             for q in ps.quotes:
                 if q.sent_t is None:
                     continue
                 at = (q.valid_d + 1) * DAY
                 if at < now:
-                    yield task(expiry, q.id, at, True, "true" if q.state == "expired" else "false")
+                    yield timer(expiry, q.id, at, True, "true" if q.state == "expired" else "false")
                 elif q.state == "sent":
-                    yield task(expiry, q.id, at, False)
+                    yield timer(expiry, q.id, at, False)
         for p in self.projects:
             request = getattr(p, "completion_request", None)
             if request is None:
                 continue
             at = (request.sent_t // DAY + 7) * DAY
             if at < now and request.state != "pending":
-                yield task(passive, request.id, at, True, "true" if request.state == "passive" else "false")
+                yield timer(passive, request.id, at, True, "true" if request.state == "passive" else "false")
             elif at >= now:
-                yield task(passive, request.id, at, False)
+                yield timer(passive, request.id, at, False)
         for o in self.opps:
             if o.stage in ("1-discovery", "2-scoping"):
                 warn, close = INACTIVITY[o.segment]
                 at = o.last_t + (close if o.warned_t else warn) * DAY
                 if at > now:
-                    yield task(inactivity, o.id, at, False)
+                    yield timer(inactivity, o.id, at, False)
 
     # --- the timeline ---------------------------------------------------------------------------------------------
 
@@ -1936,11 +1929,11 @@ class Generator:
     def run(self) -> dict[str, int]:
         from django.contrib.auth import get_user_model
         from django.db import connection, transaction
-        from django_tasks_db.models import DBTaskResult
 
         from psops.activity.models import Message, Notification, Thread, TimelineEvent
         from psops.approvals.models import ApprovalRequest, ApprovalRequirement, Decision
         from psops.billing.models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
+        from psops.core.models import Timer
         from psops.crm.models import Account, Contact, Opportunity, PSOpportunity
         from psops.delivery.models import (
             AcceptanceRequest,
@@ -2031,9 +2024,8 @@ class Generator:
              self.rows_notifications),
             (CustomerLink, "id subject_id purpose email token_hash expires_at used_at revoked_at created_at "
                            "contact_id subject_type_id", self.rows_links),
-            (DBTaskResult, "id args_kwargs priority task_path queue_name backend_name run_after enqueued_at "
-                           "finished_at started_at return_value exception_class_path traceback worker_ids status",
-             self.rows_tasks),
+            (Timer, "id kind subject_id due_at done_at outcome attempts retry_at last_error created_at",
+             self.rows_timers),
             (TimelineEvent, "id created_at actor_label verb message subject_id data actor_id subject_type_id "
                             "thread_id", self.rows_events),
         ]

@@ -272,44 +272,40 @@ class Bench:
     # --- the due-timer sweep -----------------------------------------------------------------------------------
 
     def timers(self, count: int = 1000) -> None:
-        """Queue `count` timers that are due (the four kinds the app schedules, on records the data holds: approvals
-        waiting, quotes with the customer, completions waiting, deals idle in discovery or scoping) and let
-        `psops worker --batch` run them; the rate is timers run per second of the sweep. Each run acts for real:
-        warned deals, expired quotes and passive acceptances stay done, so a rerun finds less to do."""
+        """Arm `count` timers that are due, as rows of the timer table (the four kinds the app arms, on records the
+        data holds: approvals waiting, quotes with the customer, completions waiting, deals idle in discovery or
+        scoping) and let `psops worker --batch` sweep them; the rate is timers run per second of the sweep. Each run
+        acts for real: warned deals, expired quotes and passive acceptances stay done, so a rerun finds less to do."""
         from django.core.management import call_command
         from django.utils import timezone
-        from django_tasks_db.models import DBTaskResult
 
         from psops.approvals.models import ApprovalRequest
-        from psops.approvals.tasks import approval_service_level_task
+        from psops.core.models import Timer
+        from psops.core.timers import timers_due
         from psops.crm.models import Opportunity
-        from psops.crm.tasks import opportunity_inactivity_task
         from psops.delivery.models import AcceptanceRequest
-        from psops.delivery.tasks import passive_acceptance_task
         from psops.sales.models import Quote
-        from psops.sales.tasks import quote_expiry_task
 
         quarter = count // 4
-        due = timezone.now() - dt.timedelta(minutes=1)
         picks = [
-            (approval_service_level_task, list(ApprovalRequest.objects.filter(state="pending")
-                                               .order_by("submitted_at").values_list("pk", flat=True)[:quarter])),
-            (quote_expiry_task, list(Quote.objects.filter(state="sent").order_by("valid_until")
-                                     .values_list("pk", flat=True)[:quarter])),
-            (passive_acceptance_task, list(AcceptanceRequest.objects.filter(state="pending")
-                                           .order_by("passive_at").values_list("pk", flat=True)[:quarter])),
+            (Timer.Kind.APPROVAL_SERVICE_LEVEL, list(ApprovalRequest.objects.filter(state="pending")
+                                                     .order_by("submitted_at").values_list("pk", flat=True)[:quarter])),
+            (Timer.Kind.QUOTE_EXPIRY, list(Quote.objects.filter(state="sent").order_by("valid_until")
+                                           .values_list("pk", flat=True)[:quarter])),
+            (Timer.Kind.PASSIVE_ACCEPTANCE, list(AcceptanceRequest.objects.filter(state="pending")
+                                                 .order_by("passive_at").values_list("pk", flat=True)[:quarter])),
         ]
         rest = count - sum(len(p) for _, p in picks)
-        picks.append((opportunity_inactivity_task, list(
+        picks.append((Timer.Kind.OPPORTUNITY_INACTIVITY, list(
             Opportunity.objects.filter(stage__in=["1-discovery", "2-scoping"]).order_by("last_activity_at")
             .values_list("pk", flat=True)[:rest])))
-        ours = []
-        for task, pks in picks:
-            for pk in pks:
-                ours.append(task.using(run_after=due).enqueue(pk).id)
-        # Whatever else is due by now (timers the data set queued for later, on a database reused days after) is
+        due = timezone.now() - dt.timedelta(minutes=1)
+        Timer.objects.bulk_create([Timer(kind=kind, subject_id=pk, due_at=due) for kind, pks in picks for pk in pks],
+                                  ignore_conflicts=True)
+        ours = sum(len(p) for _, p in picks)
+        # Whatever else is due by now (timers the data set armed for later, on a database reused days after) is
         # swept as well, and counted.
-        ids = list(DBTaskResult.objects.ready().values_list("pk", flat=True))
+        ids = list(timers_due(timezone.now()).values_list("pk", flat=True))
         row = Row("due-timer sweep (psops worker --batch)", target=f">= {TIMERS_PER_S:g}/s")
         started = time.perf_counter()
         try:
@@ -317,23 +313,22 @@ class Bench:
         except Exception as exc:
             row.met, row.note = False, f"error: {type(exc).__name__}: {str(exc)[:120]}"
         elapsed = time.perf_counter() - started
-        results = DBTaskResult.objects.filter(pk__in=ids)
-        done = results.filter(status="SUCCESSFUL").count()
-        failed = results.filter(status="FAILED").count()
-        acted = sum(1 for v in results.filter(status="SUCCESSFUL").values_list("return_value", flat=True)
-                    if v not in (False, None, "not-applicable", "waiting", "committed"))
+        swept = Timer.objects.filter(pk__in=ids)
+        done = swept.filter(done_at__isnull=False).exclude(outcome=Timer.FAILED).count()
+        failed = swept.filter(attempts__gt=0).count()
+        acted = swept.filter(done_at__isnull=False).exclude(
+            outcome__in=["false", "null", "not-applicable", "waiting", "committed", Timer.FAILED]).count()
         row.rate = done / elapsed if elapsed else None
         row.p50 = elapsed * 1000 / max(done, 1)
         if row.met is None:
             row.met = failed == 0 and (row.rate or 0) >= TIMERS_PER_S
-        kinds = ", ".join(f"{len(p)} {t.name.removesuffix('_task').replace('_', ' ')}" for t, p in picks)
-        if len(ids) > len(ours):
-            kinds += f", {len(ids) - len(ours)} other due timers"
+        kinds = ", ".join(f"{len(p)} {Timer.Kind(kind).label.lower()}" for kind, p in picks)
+        if len(ids) > ours:
+            kinds += f", {len(ids) - ours} other due timers"
         row.note = (row.note or f"{done} run ({acted} acted) in {elapsed:.1f} s" + (f", {failed} FAILED" if failed
                                                                                       else "") + f": {kinds}")
         self.rows.append(row)
         self.say(f"  {row.name}: {row.rate or 0:.0f}/s ({row.note})")
-
 
 def pages(bench: Bench) -> None:
     from django.core.paginator import Paginator
@@ -361,6 +356,7 @@ def pages(bench: Bench) -> None:
     bench.page("/inbox/", "psmanager", "/inbox/")
     bench.page("/search/?q=logic", "vpsales", "/search/?q=logic")
     bench.page("/search/?q=logic", "sal", "/search/?q=logic")
+    bench.page("/calculator/ (deal picker)", "sa", "/calculator/")
     from django.db.models import Count
 
     whale = (Project.objects.filter(time_entries__isnull=False).annotate(n=Count("time_entries"))

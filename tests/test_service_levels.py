@@ -8,6 +8,7 @@ from django.utils import timezone
 from psops.activity.models import Notification, TimelineEvent
 from psops.approvals import services as approvals
 from psops.approvals.tasks import service_level_deadline
+from psops.core.models import Timer
 from psops.estimating import services as estimating
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +27,8 @@ def test_a_breach_is_told_once_and_a_decided_request_never(people, deal, django_
                                 answers={"users": 100, "projects": 100})
     with django_capture_on_commit_callbacks(execute=True):
         request = approvals.rom_submit(user=people["sal"], rom=rom)
-    from django_tasks_db.models import DBTaskResult
-
-    queued = DBTaskResult.objects.filter(task_path__endswith="approval_service_level_task").get()
-    assert queued.run_after == service_level_deadline(request.submitted_at)
+    (timer,) = Timer.objects.filter(kind=Timer.Kind.APPROVAL_SERVICE_LEVEL, subject_id=request.pk)
+    assert (timer.due_at, timer.done_at) == (service_level_deadline(request.submitted_at), None)
     early = request.submitted_at + dt.timedelta(hours=1)
     assert approvals.approval_service_level_check(request_id=request.pk, now=early) is False
     late = service_level_deadline(request.submitted_at) + dt.timedelta(minutes=1)

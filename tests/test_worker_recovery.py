@@ -1,10 +1,14 @@
-"""A worker killed mid-task loses no timer: the task goes back in the queue once its worker has been silent for the
+"""A worker killed mid-task loses no task: the task goes back in the queue once its worker has been silent for the
 lease, and its effect happens exactly once (docs/decisions/0005-task-leases.md).
 
+The app's timers are no longer tasks (they are rows of the timer table, whose sweep needs no lease: tests/test_timers.py
+kills a worker mid-sweep); the lease still guards every task the worker takes, so these tests queue a task of their
+own that runs the approval service-level check (tests/lease_tasks.py).
+
 The first tests run real worker processes (`psops worker`) on a copy of the test database in a file: one is killed
-with SIGKILL in the middle of the approval service-level timer, another one starts and takes the timer up; the copy
-is then loaded back so that the assertions read it through the ORM. The others check the rules for a stale task,
-the recovery itself and `psops tasks_recover`, in-process.
+with SIGKILL in the middle of the task, another one starts and takes the task up; the copy is then loaded back so that
+the assertions read it through the ORM. The others check the rules for a stale task, the recovery itself and
+`psops tasks_recover`, in-process.
 """
 
 from __future__ import annotations
@@ -28,32 +32,30 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from psops.activity.models import Notification, TimelineEvent
-from psops.activity.services import thread_for
 from psops.approvals.models import ApprovalRequest
 from psops.core import taskqueue
 from psops.core.models import TaskWorker
-from psops.crm.models import Opportunity
-from psops.crm.services import opportunity_inactivity_check, opportunity_move_stage
-from psops.sales.tasks import quote_expiry_task
 from tests.builders_concurrency import rom_waiting_for_approval, staff
-from tests.factories import make_deal
+from tests.lease_tasks import service_level_task
 
 ROOT = Path(__file__).resolve().parents[1]
 PSOPS = str(Path(sys.executable).parent / "psops")
-SLA_TASK = "psops.approvals.tasks.approval_service_level_task"
-INACTIVITY_TASK = "psops.crm.tasks.opportunity_inactivity_task"
+SLA_TASK = "tests.lease_tasks.service_level_task"
 WORKER_LEASE = 1  # second, for the worker processes: short, so that a test waits for it
 WAIT = 120  # seconds: generous deadlines for a slow, busy machine; the tests poll and are done in seconds
 
 
 def breach_due(name: str) -> tuple[ApprovalRequest, DBTaskResult]:
-    """An approval request submitted a month ago and still pending: its service-level timer is due."""
+    """An approval request submitted a month ago and still pending, and a task due that checks its service level.
+    (The request's own timer, a row of the timer table, is left waiting for its original time: the task is the one
+    under test.)"""
     deal = rom_waiting_for_approval(staff(), name=name)
     request = deal.request
     assert request is not None
     ApprovalRequest.objects.filter(pk=request.pk).update(submitted_at=timezone.now() - dt.timedelta(days=30))
-    task = DBTaskResult.objects.get(task_path=SLA_TASK, args_kwargs__args=[request.pk])
-    DBTaskResult.objects.filter(pk=task.pk).update(run_after=timezone.now() - dt.timedelta(minutes=1))
+    due = timezone.now() - dt.timedelta(minutes=1)
+    task = DBTaskResult.objects.get(pk=service_level_task.using(run_after=due).enqueue(request.pk).id)
+    assert task.task_path == SLA_TASK
     return request, task
 
 
@@ -96,6 +98,7 @@ class Workers:
 
     def env(self, **extra: str) -> dict:
         return {**os.environ, "DATABASE_URL": f"sqlite:///{self.path}", "PSOPS_TASK_LEASE_SECONDS": str(WORKER_LEASE),
+                "PYTHONPATH": str(ROOT),
                 "PSOPS_SECRET_KEY": "worker-recovery-test-only", "PSOPS_DEBUG": "1", "PYTHONUNBUFFERED": "1",
                 "PSOPS_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "PYTHONWARNINGS": "ignore",
                 **extra}
@@ -202,7 +205,7 @@ def test_a_worker_killed_mid_timer_loses_no_timer_and_the_breach_is_told_once(wo
                          lambda: timezone.now() - workers.heard_from("worker-a") > lease)
         check = workers.psops("tasks_recover", "--check")
         assert check.returncode == 1, check.stdout + check.stderr
-        assert check.stdout.startswith(f"stale task {task.pk} approval_service_level_task({request.pk}): worker "
+        assert check.stdout.startswith(f"stale task {task.pk} service_level_task({request.pk}): worker "
                                        "worker-a last heard from")
         assert "1 of 1 running task(s) stale (lease 1 s)" in check.stderr
         assert workers.task(task.pk) == ("RUNNING", ["worker-a"])
@@ -212,7 +215,7 @@ def test_a_worker_killed_mid_timer_loses_no_timer_and_the_breach_is_told_once(wo
     workers.wait_for("worker B to run the timer again",
                      lambda: workers.task(task.pk) == ("SUCCESSFUL", ["worker-a", "worker-b"]), watch=b)
     assert workers.stop(b) == 0, workers.logs()
-    assert f"Recovered task {task.pk} approval_service_level_task({request.pk}): worker worker-a last heard from" \
+    assert f"Recovered task {task.pk} service_level_task({request.pk}): worker worker-a last heard from" \
         in (workers.folder / "worker-b.log").read_text()
 
     workers.load_back()
@@ -241,7 +244,7 @@ LEASE = dt.timedelta(minutes=5)
 
 def claimed(worker_id: str, *, at: dt.datetime, pk: int = 1) -> DBTaskResult:
     """A task claimed by `worker_id` at `at`, as the worker leaves it (RUNNING) when it dies."""
-    row = DBTaskResult.objects.get(pk=quote_expiry_task.enqueue(pk).id)
+    row = DBTaskResult.objects.get(pk=service_level_task.enqueue(pk).id)
     row.claim(worker_id)
     DBTaskResult.objects.filter(pk=row.pk).update(started_at=at)
     row.refresh_from_db()
@@ -259,7 +262,7 @@ def test_a_task_is_stale_only_once_its_worker_is_silent_for_the_lease():
     task = claimed("w1", at=t0)
     # Tasks that are not running are never stale.
     for status in ("READY", "SUCCESSFUL", "FAILED"):
-        DBTaskResult.objects.filter(pk=quote_expiry_task.enqueue(7).id).update(status=status, started_at=t0)
+        DBTaskResult.objects.filter(pk=service_level_task.enqueue(7).id).update(status=status, started_at=t0)
 
     # A long task of a live worker: claimed two hours ago, its worker heard from a minute ago.
     taskqueue.worker_beat(worker_id="w1", now=t0 + dt.timedelta(minutes=119))
@@ -270,7 +273,8 @@ def test_a_task_is_stale_only_once_its_worker_is_silent_for_the_lease():
     late = t0 + dt.timedelta(minutes=119) + LEASE + dt.timedelta(seconds=1)
     (stale,) = taskqueue.stale_task_list(now=late, lease=LEASE)
     assert (stale.task.pk, stale.worker_id, stale.why, stale.attempts) == (task.pk, "w1", "silent", 1)
-    assert stale.describe() == f"task {task.pk} quote_expiry_task(1): worker w1 last heard from 301 s ago (lease 300 s)"
+    assert stale.describe() == (f"task {task.pk} service_level_task(1): worker w1 last heard from 301 s ago "
+                                "(lease 300 s)")
     # ... except by the worker itself, whose beat a busy database may hold up: it knows it is alive.
     assert taskqueue.stale_task_list(now=late, lease=LEASE, alive="w1") == []
 
@@ -315,8 +319,8 @@ def test_recovery_requeues_a_stale_task_once_and_says_so_on_the_lost_workers_tim
     dead = TaskWorker.objects.get(worker_id="dead")
     assert dead.state == TaskWorker.State.LOST
     (event,) = TimelineEvent.objects.filter(verb="task.requeued")
-    assert event.subject == dead and event.data["task_path"] == "psops.sales.tasks.quote_expiry_task"
-    assert "quote_expiry_task(1) put back in the queue" in event.message
+    assert event.subject == dead and event.data["task_path"] == SLA_TASK
+    assert "service_level_task(1) put back in the queue" in event.message
 
     # A second recovery finds nothing to do.
     assert taskqueue.stale_task_recover(now=now, lease=LEASE) == []
@@ -353,7 +357,7 @@ def test_a_task_whose_workers_keep_dying_is_given_up_and_the_command_exits_1():
         call_command("tasks_recover", stdout=(out := io.StringIO()))
     assert refused.value.returncode == 1
     assert "1 given up (marked failed)" in str(refused.value)
-    assert f"abandoned task {task.pk} quote_expiry_task(1): worker w5 writes no heartbeat" in out.getvalue()
+    assert f"abandoned task {task.pk} service_level_task(1): worker w5 writes no heartbeat" in out.getvalue()
     task.refresh_from_db()
     assert (task.status, task.exception_class_path) == ("FAILED", taskqueue.WORKER_LOST)
     assert "died 5 times" in task.traceback
@@ -374,7 +378,7 @@ def test_tasks_recover_reports_with_check_then_recovers():
         call_command("tasks_recover", "--check", stdout=(out := io.StringIO()))
     assert stale.value.returncode == 1
     assert "1 of 2 running task(s) stale (lease 300 s)" in str(stale.value)
-    assert out.getvalue().startswith(f"stale task {task.pk} quote_expiry_task(1): worker gone writes no heartbeat")
+    assert out.getvalue().startswith(f"stale task {task.pk} service_level_task(1): worker gone writes no heartbeat")
     assert DBTaskResult.objects.get(pk=task.pk).status == "RUNNING"  # --check changes nothing
 
     call_command("tasks_recover", stdout=(out := io.StringIO()))
@@ -414,7 +418,7 @@ def test_a_worker_takes_up_a_dead_workers_timer_as_it_starts():
     DBTaskResult.objects.get(pk=task.pk).claim("dead")  # ... and then it died
 
     output = run_worker("--worker-id", "cron")
-    assert f"Recovered task {task.pk} approval_service_level_task({request.pk}): worker dead last heard from" in output
+    assert f"Recovered task {task.pk} service_level_task({request.pk}): worker dead last heard from" in output
     task.refresh_from_db()
     assert (task.status, task.worker_ids, task.return_value) == ("SUCCESSFUL", ["dead", "cron"], True)
     assert breach_events(request) == 1
@@ -423,28 +427,3 @@ def test_a_worker_takes_up_a_dead_workers_timer_as_it_starts():
     # The next run finds nothing stale and nothing due: the breach stays told once.
     assert "Recovered" not in run_worker("--worker-id", "cron-2")
     assert breach_events(request) == 1
-
-
-# --- Timers that re-arm themselves ------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_inactivity_check_run_twice_arms_one_next_check():
-    people = staff()
-    _account, _contact, opp = make_deal(people, segment="smb", name="Twice Run Co")
-    opportunity_move_stage(user=people["sal"], opportunity=opp, stage="2-scoping")
-    eight_days_ago = timezone.now() - dt.timedelta(days=8)
-    Opportunity.objects.filter(pk=opp.pk).update(stage_changed_at=eight_days_ago, created_at=eight_days_ago)
-    TimelineEvent.objects.filter(thread=thread_for(opp)).update(created_at=eight_days_ago)
-
-    def waiting():
-        return list(DBTaskResult.objects.filter(task_path=INACTIVITY_TASK, args_kwargs__args=[opp.pk], status="READY")
-                    .order_by("run_after").values_list("run_after", flat=True))
-
-    (first_check,) = waiting()
-    # The check runs, and runs again (its worker died before recording it): one warning, one next check.
-    now = timezone.now()
-    assert opportunity_inactivity_check(opportunity_id=opp.pk, now=now) == "warned"
-    assert opportunity_inactivity_check(opportunity_id=opp.pk, now=now) == "waiting"
-    assert Notification.objects.filter(kind="inactivity-warning", subject_id=opp.pk).count() == 1
-    assert waiting() == [first_check, eight_days_ago + dt.timedelta(days=15)]

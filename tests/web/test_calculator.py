@@ -208,3 +208,30 @@ def test_revising_someone_elses_rom_is_refused(client, demo):
     login(client, "sal9")  # does not even see the deal
     assert client.get(f"/calculator/?rom={rom.pk}").status_code == 404
     assert client.get("/calculator/?rom=abc").status_code == 404
+
+
+def test_the_deal_picker_offers_a_bounded_list_found_by_name(client, northwind):
+    """A firm has tens of thousands of open deals: the picker offers the 50 closing soonest, finds others by the
+    deal's or the account's name, keeps the one chosen, and still accepts only deals the user may estimate."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from psops.web.calculator_forms import DEALS_SHOWN
+
+    sal = login(client, "sal")
+    soon = timezone.localdate() + dt.timedelta(days=1)
+    Opportunity.objects.bulk_create(
+        Opportunity(account=northwind.account, name=f"Renewal {n:03}", owner=sal, amount=1000, currency="USD",
+                    close_date=soon, segment=northwind.segment, stage=northwind.stage) for n in range(DEALS_SHOWN + 10))
+    page = client.get("/calculator/").content.decode()
+    offered = page.split('name="opportunity"', 1)[1].split("</select>", 1)[0].count("<option value=\"")
+    assert offered == DEALS_SHOWN + 1  # the 50, and "Choose a deal"
+    assert f"The first {DEALS_SHOWN} open deals closing soonest" in page
+    assert northwind.name not in page.split('name="opportunity"', 1)[1].split("</select>", 1)[0]  # closes later
+    found = client.get("/calculator/", {"find": northwind.name.lower()}).content.decode()
+    assert f'<option value="{northwind.pk}">' in found and "Renewal" not in found.split("</select>", 1)[0]
+    by_account = client.get("/calculator/", {"find": "northwind"}).content.decode()
+    assert f"Deals matching \u201cnorthwind\u201d (the first {DEALS_SHOWN})." in by_account
+    chosen = client.get("/calculator/", {"opportunity": northwind.pk, "template": "sm-to-saas"}).content.decode()
+    assert f'<option value="{northwind.pk}" selected>' in chosen and "Save as ROM" in chosen

@@ -1,13 +1,13 @@
-"""The 3-business-day service level on approvals: a timer per request that tells people when it is breached."""
+"""The 3-business-day service level on approvals: a timer per request (psops.core.timers) that tells people when it
+is breached."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
-from django_tasks import task
-
 from psops.core.business_days import SERVICE_LEVEL_DAYS, Calendar, local_date, start_of_day
+from psops.core.models import Timer
+from psops.core.timers import timer_handler, timer_schedule
 
 
 def service_level_deadline(submitted_at: dt.datetime) -> dt.datetime:
@@ -19,13 +19,13 @@ def service_level_deadline(submitted_at: dt.datetime) -> dt.datetime:
     return start_of_day(day + dt.timedelta(days=1))
 
 
-@task()
-def approval_service_level_task(request_id: int) -> bool:
+@timer_handler(Timer.Kind.APPROVAL_SERVICE_LEVEL)
+def approval_service_level_timer(request_id: int) -> bool:
     from .services import approval_service_level_check
 
     return approval_service_level_check(request_id=request_id)
 
 
 def schedule_service_level_check(request) -> None:
-    at, pk = service_level_deadline(request.submitted_at), request.pk
-    transaction.on_commit(lambda: approval_service_level_task.using(run_after=at).enqueue(pk))
+    timer_schedule(kind=Timer.Kind.APPROVAL_SERVICE_LEVEL, subject_id=request.pk,
+                   due_at=service_level_deadline(request.submitted_at))

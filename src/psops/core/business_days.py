@@ -7,6 +7,9 @@ Used by passive completion acceptance (5 business days, the day the notice was s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -33,6 +36,9 @@ class Calendar:
 
     @classmethod
     def current(cls) -> Calendar:
+        shared = _shared_calendar.get()
+        if shared is not None:
+            return shared
         from .models import Holiday
 
         return cls(
@@ -72,6 +78,21 @@ class Calendar:
             if self.is_business_day(day):
                 count += 1
         return count
+
+
+_shared_calendar: ContextVar[Calendar | None] = ContextVar("psops_shared_calendar", default=None)
+
+
+@contextmanager
+def calendar_shared() -> Iterator[Calendar]:
+    """Within the block, `Calendar.current()` is the calendar read as it began: a batch of timers asks for it once
+    per timer, and one read serves the whole batch (it runs in one transaction)."""
+    calendar = Calendar.current()
+    token = _shared_calendar.set(calendar)
+    try:
+        yield calendar
+    finally:
+        _shared_calendar.reset(token)
 
 
 def local_date(moment: dt.datetime) -> dt.date:

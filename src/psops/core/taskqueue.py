@@ -7,8 +7,8 @@ has not been heard from for the lease (`settings.PSOPS_TASK_LEASE_SECONDS`) goes
 writes no heartbeat (the library's own `db_worker`) holds its task for one lease from when it claimed it.
 
 Taking a task up again may run it twice: the first worker may have done the work and died before recording it, or
-may only have been slow to answer. So every task must be idempotent: each timer's service checks its record's state
-and acts once, and a timer that queues its own next run does so with `task_enqueue_once`.
+may only have been slow to answer. So every task must be idempotent. (Timers are not tasks any more: they are rows of
+the timer table, swept by the same worker in transactions of their own, which need no lease: psops.core.timers.)
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
-from django_tasks.base import Task
-from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -288,18 +286,3 @@ class Heartbeat:
                                      self.period)
         finally:
             connection.close()  # this thread's own connection
-
-
-# --- Timers that re-arm themselves ------------------------------------------------------------------------------------
-
-
-def task_enqueue_once(task: Task, *args: Any, run_after: dt.datetime) -> None:
-    """Queue `task(*args)` to run after `run_after`, unless that very call already waits for that very time.
-
-    A timer that queues its own next run may itself run twice (see the module's docstring); this keeps the second
-    run from arming a second successor, so the timers of a record do not multiply."""
-    if isinstance(task.get_backend(), DatabaseBackend) and DBTaskResult.objects.filter(
-            task_path=task.module_path, status=TaskResultStatus.READY, run_after=run_after,
-            args_kwargs__args=list(args)).exists():
-        return
-    task.using(run_after=run_after).enqueue(*args)

@@ -1,16 +1,18 @@
+"""The passive-acceptance timer (psops.core.timers): work the customer left unanswered past its deadline is
+accepted."""
+
 from __future__ import annotations
 
-from django.db import transaction
-from django_tasks import task
+from psops.core.models import Timer
+from psops.core.timers import timer_handler, timer_schedule
 
 
-@task()
-def passive_acceptance_task(request_id: int) -> bool:
+@timer_handler(Timer.Kind.PASSIVE_ACCEPTANCE)
+def passive_acceptance_timer(request_id: int) -> bool:
     from .services import acceptance_passive
 
     return acceptance_passive(request_id=request_id)
 
 
 def schedule_passive_acceptance(request) -> None:
-    at, pk = request.passive_at, request.pk
-    transaction.on_commit(lambda: passive_acceptance_task.using(run_after=at).enqueue(pk))
+    timer_schedule(kind=Timer.Kind.PASSIVE_ACCEPTANCE, subject_id=request.pk, due_at=request.passive_at)

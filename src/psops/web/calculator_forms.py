@@ -11,23 +11,44 @@ from typing import Any
 
 from django import forms
 
+from psops.core.formfields import QuickSelect
 from psops.crm.models import Opportunity
-from psops.crm.selectors import estimable_opportunity_list
+from psops.crm.selectors import estimable_opportunity_list, matching
 from psops.estimating.calculator import PRICE_BOOK, TEMPLATES, Question
 
 ANSWER_PREFIX = "a"
 
 
+DEALS_SHOWN = 50  # a firm has tens of thousands of open deals: the picker offers this many, found by name
+
+
 class PickForm(forms.Form):
+    find = forms.CharField(label="Find a deal", required=False, max_length=100,
+                           help_text="Part of the deal's or the account's name.")
     opportunity = forms.ModelChoiceField(label="Deal", queryset=Opportunity.objects.none(), required=False,
-                                         empty_label="Choose a deal (needed to save)")
+                                         empty_label="Choose a deal (needed to save)", widget=QuickSelect)
     template = forms.ChoiceField(label="Template", required=False,
                                  choices=[("", "Choose a template"),
                                           *((code, spec.title) for code, spec in TEMPLATES.items())])
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["opportunity"].queryset = estimable_opportunity_list(user=user)  # type: ignore[attr-defined]
+        deals = estimable_opportunity_list(user=user)
+        field = self.fields["opportunity"]
+        field.queryset = deals  # type: ignore[attr-defined]  # what is accepted: any deal this user may estimate
+        # What is offered: the deals found by name, else those closing soonest, and always the one chosen.
+        find = str(self.data.get("find") or "").strip()[:100] if self.is_bound else ""
+        offered = deals.filter(matching(find)) if find else deals.order_by("close_date", "pk")
+        shown = list(offered[:DEALS_SHOWN])
+        chosen = str(self.data.get("opportunity") or "") if self.is_bound else ""
+        if chosen.isdigit() and int(chosen) not in {deal.pk for deal in shown}:
+            shown = [*deals.filter(pk=int(chosen))[:1], *shown]
+        field.widget.choices = [("", field.empty_label),  # type: ignore[attr-defined]
+                                *((deal.pk, field.label_from_instance(deal)) for deal in shown)]  # type: ignore[attr-defined]
+        many = len(shown) >= DEALS_SHOWN
+        field.help_text = (f"Deals matching \u201c{find}\u201d{f' (the first {DEALS_SHOWN})' if many else ''}."
+                           if find else f"The {'first ' if many else ''}{len(shown)} open deals closing soonest; "
+                                        "find another by name above.")
 
 
 class AnswersForm(forms.Form):

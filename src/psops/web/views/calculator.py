@@ -74,7 +74,7 @@ def calculator_page(request) -> HttpResponse:
     if rom is not None:
         opportunity, template = rom.opportunity, rom.template
     else:
-        pick = PickForm(data if {"opportunity", "template"} & set(data) else None, user=user)
+        pick = PickForm(data if {"find", "opportunity", "template"} & set(data) else None, user=user)
         pick.is_valid()
         cleaned = getattr(pick, "cleaned_data", {})
         opportunity, template = cleaned.get("opportunity"), cleaned.get("template") or None
