@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 PAGES = ["/", "/search/?q=co", "/inbox/"]
 # Pinned: the cost of each role's home page, whatever the number of deals.
-HOME_QUERIES = {"sal": 8, "psmanager": 11, "pse": 10, "finance": 10}
+HOME_QUERIES = {"sal": 8, "psmanager": 11, "pse": 11, "finance": 10}
 
 
 @pytest.fixture
@@ -121,4 +121,4 @@ def test_search_and_inbox_cost_a_fixed_number_of_queries(client, demo):
     assert costs[0] == costs[1] == (SEARCH_QUERIES, INBOX_QUERIES), costs
 
 
-SEARCH_QUERIES, INBOX_QUERIES = 8, 6  # search: accounts, contacts, the accounts deals are found by, deals
+SEARCH_QUERIES, INBOX_QUERIES = 8, 7  # search: accounts, contacts, the accounts deals are found by, deals

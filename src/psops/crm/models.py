@@ -58,7 +58,12 @@ class Opportunity(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "opportunities"
-        indexes = [models.Index(fields=["close_date", "id"], name="deal_by_close")]  # the deals list's default sort
+        indexes = [
+            models.Index(fields=["close_date", "id"], name="deal_by_close"),  # the deals list's default sort
+            # Open deals, the soonest to close first: the sales rep's queue and the calculator's deal picker.
+            models.Index(fields=["close_date", "id"], name="deal_open_by_close",
+                         condition=models.Q(stage__in=[s.value for s in OPEN_STAGES])),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="opportunity_amount_not_negative"),
             bounded("amount", MONEY),

@@ -80,8 +80,11 @@ def projects_to_advance() -> Q:
 
 
 def projects_of_engineer(user: Any) -> Q:
-    """Projects `user` is assigned to that are neither closed nor cancelled."""
-    return Q(pk__in=Assignment.objects.filter(engineer=user).values("project_id")) & ~Q(state__in=PROJECT_STATES_DONE)
+    """Projects `user` is assigned to that are neither closed nor cancelled. The engineer's projects are read first
+    (one query through the assignments' engineer index): as a subquery, the database walked every project by date
+    looking for theirs."""
+    mine = list(Assignment.objects.filter(engineer=user).values_list("project_id", flat=True))
+    return Q(pk__in=mine) & ~Q(state__in=PROJECT_STATES_DONE)
 
 
 def sows_to_write() -> Q:

@@ -62,6 +62,20 @@ class CappedPaginator(Paginator):
         self.more = counted > self.cap
         return min(counted, self.cap)
 
+    def page(self, number):
+        """The page's rows in two reads: the keys of its rows in the list's order (an index scan, however deep the
+        page), then those rows with everything they show. Read in one, the database joined and computed every row
+        it skipped to reach a deep page (110 ms at page 400 of the deals)."""
+        rows = self.object_list
+        if not isinstance(rows, QuerySet):
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        keys = list(rows.values_list("pk", flat=True)[bottom:top])
+        found = {row.pk: row for row in rows.filter(pk__in=keys).order_by()}
+        return self._get_page([found[key] for key in keys if key in found], number, self)
+
     @property
     def count_label(self) -> str:
         return f"{self.count:,}+" if self.more else f"{self.count:,}"
