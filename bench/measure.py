@@ -23,6 +23,12 @@ AGEING_NOW_RATIO = 3.0
 AGEING_AS_OF_RATIO = 1.5
 BILLING_PER_S = 400.0
 TIMERS_PER_S = 1000.0
+LOAD_SHARE = 0.30  # a mixed page workload serves at least this share of the hello-world page's rate
+# The mixed workload: what people open all day (homes, lists, search, the inbox), each as the role that opens it.
+LOAD_MIX = [("sal", "/"), ("psmanager", "/"), ("pse", "/"), ("finance", "/"), ("vpsales", "/"),
+            ("vpsales", "/deals/"), ("sal", "/deals/"), ("psmanager", "/approvals/"), ("psmanager", "/projects/"),
+            ("finance", "/invoices/?state=issued&sort=-balance"), ("psmanager", "/inbox/"),
+            ("vpsales", "/search/?q=logic"), ("finance", "/dashboards/")]
 
 
 @dataclass
@@ -330,6 +336,100 @@ class Bench:
         self.rows.append(row)
         self.say(f"  {row.name}: {row.rate or 0:.0f}/s ({row.note})")
 
+def _serve(port: int, workers: int):
+    """gunicorn serving the app with the benchmark's URLs on this database, as it is served in production."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_settings", "PSOPS_ALLOWED_HOSTS": "127.0.0.1",
+           "PYTHONPATH": os.pathsep.join([str(here.parent / "src"), str(here)])}
+    server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "psops.wsgi:application",
+                               "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+                              env=env)
+    import http.client
+
+    for _ in range(100):  # up to 20 s to start
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/accounts/login/")
+            connection.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _hammer(port: int, requests: list[tuple[str, str]], *, clients: int, seconds: float) -> tuple[float, int, int]:
+    """`clients` threads, each on its own keep-alive connection, GET `requests` (cookie, url) round-robin for
+    `seconds`: requests per second, how many answered 200, how many did not."""
+    import http.client
+    import threading
+
+    done, bad = [0] * clients, [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        i = n
+        while time.perf_counter() < stop:
+            cookie, url = requests[i % len(requests)]
+            i += 1
+            connection.request("GET", url, headers={"Cookie": cookie})
+            response = connection.getresponse()
+            response.read()
+            if response.status == 200:
+                done[n] += 1
+            else:
+                bad[n] += 1
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return (sum(done) + sum(bad)) / (time.perf_counter() - began), sum(done), sum(bad)
+
+
+def load(bench: Bench, *, seconds: float = 20.0) -> None:
+    """Throughput as served: gunicorn (one worker per core) against the same database, as many client threads as
+    twice the workers, first on the hello-world page, then on the mixed workload; the ratio of the two rates."""
+    import os
+    import socket
+
+    from django.conf import settings
+
+    workers = os.cpu_count() or 2
+    cookies = {}
+    for username in {u for u, _ in LOAD_MIX} | {"finance"}:
+        client = bench.client(username)
+        cookies[username] = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = _serve(port, workers)
+    try:
+        mix = [(cookies[u], url) for u, url in LOAD_MIX]
+        _hammer(port, mix, clients=workers * 2, seconds=3)  # warm-up: every worker has loaded every page once
+        hello_rate, _, hello_bad = _hammer(port, [(cookies["finance"], "/bench-hello/")], clients=workers * 2,
+                                           seconds=seconds)
+        mix_rate, ok, mix_bad = _hammer(port, mix, clients=workers * 2, seconds=seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    share = mix_rate / hello_rate if hello_rate else 0.0
+    row = Row(f"mixed pages, gunicorn {workers} workers, {workers * 2} clients", rate=mix_rate,
+              target=f">= {LOAD_SHARE:.0%} of hello", met=share >= LOAD_SHARE and not (hello_bad or mix_bad),
+              note=f"{share:.1%} of hello world's {hello_rate:,.0f}/s; {ok} pages"
+                   + (f", {hello_bad + mix_bad} not 200" if hello_bad or mix_bad else ""))
+    bench.rows.append(row)
+    bench.say(f"  {row.name}: {mix_rate:,.0f}/s ({row.note})")
+
+
 def pages(bench: Bench) -> None:
     from django.core.paginator import Paginator
 
@@ -400,7 +500,7 @@ def where_the_time_goes(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-PARTS = ("pages", "ageing", "billing", "timers")
+PARTS = ("pages", "load", "ageing", "billing", "timers")
 
 
 def run(*, say=print, runs: int = 15, budget: float = 20.0, parts: tuple[str, ...] = PARTS) -> list[Row]:
@@ -411,6 +511,9 @@ def run(*, say=print, runs: int = 15, budget: float = 20.0, parts: tuple[str, ..
         with override_settings(ROOT_URLCONF="bench_urls"):
             say("pages (Django test Client, real middleware, the demo user of each role):")
             pages(bench)
+    if "load" in parts:
+        say("throughput as served (gunicorn):")
+        load(bench)
     if "ageing" in parts:
         say("receivables ageing:")
         bench.ageing()
