@@ -185,7 +185,9 @@ def dashboard_kept(*, user: Any, today: dt.date | None = None, as_of: dt.date | 
                    fresh: bool = False) -> Dashboard:
     """The dashboard of `dashboard`, kept in the cache for settings.PSOPS_DASHBOARD_SECONDS per person, day and
     as-of day, so the aggregates over a firm's whole history run once in that while, not on every view; `fresh`
-    reads them anew. The key names the person's roles too: a role given or taken shows at once."""
+    reads them anew, unless they were read less than settings.PSOPS_DASHBOARD_FRESH_AFTER seconds ago (asking again
+    and again, by hand or by a script, reads them at most that often). The key names the person's roles too: a role
+    given or taken shows at once."""
     from django.core.cache import cache
 
     from psops.accounts.roles import roles_of
@@ -194,7 +196,10 @@ def dashboard_kept(*, user: Any, today: dt.date | None = None, as_of: dt.date | 
     seconds = int(settings.PSOPS_DASHBOARD_SECONDS)
     key = (f"psops:dashboard:{user.pk}:{'-'.join(sorted(roles_of(user)))}:{int(user.is_superuser)}:{today}:"
            f"{as_of or ''}")
-    kept = cache.get(key) if seconds and not fresh else None
+    kept = cache.get(key) if seconds else None
+    if kept is not None and fresh and timezone.now() - kept.computed_at >= dt.timedelta(
+            seconds=int(settings.PSOPS_DASHBOARD_FRESH_AFTER)):
+        kept = None
     if kept is None:
         kept = Dashboard(dashboard(user=user, today=today, as_of=as_of), timezone.now(), seconds)
         if seconds:
