@@ -37,12 +37,11 @@ from psops.core import taskqueue
 from psops.core.models import TaskWorker
 from tests.builders_concurrency import rom_waiting_for_approval, staff
 from tests.lease_tasks import service_level_task
+from tests.worker_processes import ROOT, WAIT, SharedDatabase
 
-ROOT = Path(__file__).resolve().parents[1]
 PSOPS = str(Path(sys.executable).parent / "psops")
 SLA_TASK = "tests.lease_tasks.service_level_task"
 WORKER_LEASE = 1  # second, for the worker processes: short, so that a test waits for it
-WAIT = 120  # seconds: generous deadlines for a slow, busy machine; the tests poll and are done in seconds
 
 
 def breach_due(name: str) -> tuple[ApprovalRequest, DBTaskResult]:
@@ -70,31 +69,12 @@ def stored_time(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)  # SQLite keeps UTC, without the zone
 
 
-class Workers:
+class Workers(SharedDatabase):
     """Worker processes sharing a file copy of the test database (a subprocess cannot see pytest's own database)."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
-        self.path = folder / "shared.sqlite3"
+        super().__init__(folder)
         self.hang_file = folder / "hung"
-        self.processes: list[tuple[subprocess.Popen, Path]] = []
-
-    def share(self) -> None:
-        """Copy the test database, as the test has made it so far, to the file the workers use."""
-        connection.ensure_connection()
-        target = sqlite3.connect(self.path)
-        try:
-            connection.connection.backup(target)
-        finally:
-            target.close()
-
-    def load_back(self) -> None:
-        """Replace the test database by the file as the workers left it, for the ORM to read."""
-        source = sqlite3.connect(self.path)
-        try:
-            source.backup(connection.connection)
-        finally:
-            source.close()
 
     def env(self, **extra: str) -> dict:
         return {**os.environ, "DATABASE_URL": f"sqlite:///{self.path}", "PSOPS_TASK_LEASE_SECONDS": str(WORKER_LEASE),
@@ -144,9 +124,6 @@ class Workers:
         (started_at,) = self.read(f"SELECT started_at FROM {DBTaskResult._meta.db_table} WHERE id = ?", task_id.hex)
         return stored_time(started_at)
 
-    def logs(self) -> str:
-        return "\n".join(f"--- {log.name} ---\n{log.read_text()[-3000:]}" for _, log in self.processes)
-
     def wait_for(self, what: str, condition, *, watch: subprocess.Popen | None = None):
         deadline = time.monotonic() + WAIT
         while True:
@@ -162,12 +139,6 @@ class Workers:
     def stop(self, process: subprocess.Popen) -> int:
         process.send_signal(signal.SIGTERM)
         return process.wait(timeout=WAIT)
-
-    def kill_all(self) -> None:
-        for process, _ in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=WAIT)
 
 
 @pytest.fixture
