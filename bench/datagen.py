@@ -103,7 +103,6 @@ OPP_LABEL = {"0-pending-acceptance": "0-Pending Acceptance", "1-discovery": "1-D
              "9-unqualified": "9-Unqualified", "10-duplicate": "10-Duplicate"}
 INACTIVITY = {"large": (45, 90), "pubsec": (45, 90), "mid-market": (21, 45), "smb": (7, 15)}
 HOURLY_RATE_C = 25_000
-REMINDERS = {1: "friendly reminder", 2: "firm reminder", 3: "final notice", 4: "escalation to the account owner"}
 # Invoice kinds (billing keys) and states, kept as small integers in the plan's arrays.
 K_SIGNATURE, K_COMPLETION, K_MILESTONE, K_TIME, K_CHANGE = range(5)
 S_DRAFT, S_ISSUED, S_PAID, S_VOID = range(4)
@@ -1447,7 +1446,7 @@ class Generator:
         ts = self.ts
         for c in self.cases:
             yield (c.id, c.state, c.level, ts(c.actions[-1].t) if c.actions else None, c.disputed, ts(c.opened_t),
-                   ts(c.closed_t) if c.closed_t else None, c.p.id)
+                   ts(c.closed_t) if c.closed_t else None, c.p.id, 0)  # outstanding: `fill_kept` sets it
 
     def rows_case_actions(self):
         fin = self.pools["finance"]
@@ -1614,6 +1613,8 @@ class Generator:
         """Every timeline event of the chain, as the services record them: (essential, t, actor, actor label, verb,
         message, subject type, subject id, thread, data). The essential ones (the steps the dashboards time, each
         money move) are always kept; the others are thinned to the wanted total."""
+        from psops.billing.services import reminder_sent
+
         ct, name, now = self.ct, self.name, self.now_t
         empty = "{}"
 
@@ -1682,7 +1683,7 @@ class Generator:
                    ct["collectioncase"], c.id, th, empty)
             for a in c.actions:
                 fin = self.pools["finance"][c.id % len(self.pools["finance"])]
-                yield (False, a.t, fin, "", "collection.reminder", f"{name[fin]} sent a {REMINDERS[a.level]}",
+                yield (False, a.t, fin, "", "collection.reminder", reminder_sent(name[fin], a.level),
                        ct["collectioncase"], c.id, th, empty)
             if c.state == "closed":
                 yield (False, c.closed_t, None, "system", "collection.closed",
@@ -2013,8 +2014,8 @@ class Generator:
             (CreditNote, "id number amount reason created_at issued_by_id invoice_id", self.rows_credit_notes),
             (WriteOff, "id amount reason state created_at decided_at decided_by_id invoice_id requested_by_id",
              self.rows_write_offs),
-            (CollectionCase, "id state reminder_level last_reminder_at disputed opened_at closed_at project_id",
-             self.rows_cases),
+            (CollectionCase, "id state reminder_level last_reminder_at disputed opened_at closed_at project_id "
+                             "outstanding", self.rows_cases),
             (CollectionAction, "id kind level amount promised_for note created_at by_id case_id",
              self.rows_case_actions),
             (Message, "id kind body subject_id created_at author_id parent_id subject_type_id thread_id",
@@ -2076,12 +2077,13 @@ def _loader_class():
     return Loader
 
 
-KEPT = ["balances-kept", "waiting-kept"]  # the columns the services keep that the generator writes directly
+# The columns the services keep that the generator writes directly.
+KEPT = ["balances-kept", "collections-kept", "waiting-kept"]
 
 
 def check_kept(say=print) -> int:
-    """`psops invariants balances-kept waiting-kept`: the number of violations (0 when every kept balance and
-    approval queue is right)."""
+    """`psops invariants balances-kept collections-kept waiting-kept`: the number of violations (0 when every kept
+    balance, collection figure and approval queue is right)."""
     from psops.workflow import invariants
 
     start = time.perf_counter()
@@ -2090,6 +2092,17 @@ def check_kept(say=print) -> int:
         say(f"  {violation}")
     say(f"invariants {' '.join(KEPT)}: {len(broken)} violation(s), checked in {time.perf_counter() - start:.1f} s")
     return len(broken)
+
+
+def fill_kept(say=print) -> None:
+    """The figures kept on each collection case, filled from the invoices in one UPDATE (as migration billing 0006
+    filled them)."""
+    from psops.billing.models import CollectionCase
+    from psops.billing.selectors import case_figures
+
+    start = time.perf_counter()
+    count = CollectionCase.objects.update(**case_figures())
+    say(f"  kept figures of {count:,} collection cases in {time.perf_counter() - start:.1f} s")
 
 
 def build(scale: float, *, seed: int = 1, reset: bool = True, say=print) -> dict[str, int]:
@@ -2101,6 +2114,7 @@ def build(scale: float, *, seed: int = 1, reset: bool = True, say=print) -> dict
         reset_database(say)
     prepare_database(say)
     counts = Generator(scale, seed, say).run()
+    fill_kept(say)
     check_kept(say)
     return counts
 

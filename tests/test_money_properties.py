@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from psops.billing import services as billing
-from psops.billing.models import CreditNote, Invoice, Payment, WriteOff
+from psops.billing.models import CollectionCase, CreditNote, Invoice, Payment, WriteOff
 from psops.core.errors import ApplicationError
 from psops.delivery.services import project_value
 from psops.workflow import invariants
@@ -40,6 +40,7 @@ def snapshot(project):
         Payment.objects.filter(invoice__project=project).aggregate(t=Sum("amount"))["t"],
         CreditNote.objects.filter(invoice__project=project).aggregate(t=Sum("amount"))["t"],
         list(WriteOff.objects.filter(invoice__project=project).values_list("pk", "state")),
+        list(CollectionCase.objects.filter(project=project).values_list("state", "outstanding", "oldest_due")),
     )
 
 
@@ -49,6 +50,8 @@ class BillingInvariants(TestCase):
         cls.people = make_staff()
         _, cls.contact, opp = make_deal(cls.people)
         cls.project = signed_project(cls.people, opp, cls.contact, billing_terms="50-50")
+        # A collection case from the start, so every act below also keeps the case's figures (decision 0014).
+        billing.collection_open(actor=cls.people["finance"], project=cls.project)
 
     def check_invariants(self):
         project = self.project
@@ -66,6 +69,12 @@ class BillingInvariants(TestCase):
             assert paid <= invoice.amount
         # The balances kept on the rows agree with the money history, to the cent.
         assert list(invariants.balances_kept()) == []
+        # So do the collection case's outstanding amount and oldest due date, against a reference read in Python.
+        case = CollectionCase.objects.get(project=project)
+        still_owed = [i for i in invoices if i.state == Invoice.State.ISSUED]
+        assert case.outstanding == sum((i.open_balance for i in still_owed), Decimal("0.00"))
+        assert case.oldest_due == min((i.due_date for i in still_owed), default=None)
+        assert list(invariants.collections_kept()) == []
 
     @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(acts)

@@ -24,9 +24,9 @@ from psops.workflow.selectors import QUEUE_SIZE, invoices_overdue
 
 pytestmark = pytest.mark.django_db
 
-# Pinned: each role's home with the demo data and every queue longer than it shows (the administrator, on no
-# project, skips the two queries of "My projects": an empty list of projects is answered without asking).
-HOME_QUERIES = {"sal": 8, "psmanager": 11, "dircs": 9, "pse": 11, "finance": 10, "admin": 29}
+# Pinned: each role's home with the demo data and every queue longer than it shows (the administrator, a superuser,
+# sees the queues of the roles they do not hold as counts: one query each, no rows).
+HOME_QUERIES = {"sal": 8, "psmanager": 11, "dircs": 9, "pse": 11, "finance": 10, "admin": 21}
 
 
 @pytest.fixture
@@ -124,10 +124,15 @@ def test_a_queue_shows_25_rows_the_true_count_and_a_link_to_the_whole_list(clien
     drafts = Invoice.objects.filter(state="draft").count()
     assert f'<span class="count">{QUEUE_SIZE} of {drafts}</span>' in section(page, "Invoices to review and issue")
     assert f'<span class="count">{drafts}</span>' in client.get("/invoices/?state=draft&sort=created").content.decode()
-    # Collections have no list page yet: the count says how many, no link.
+    # Collections link to their list, the longest overdue first there too.
     cases = CollectionCase.objects.filter(state="open").count()
     collections = section(page, "Collections")
-    assert f"{QUEUE_SIZE} of {cases}" in collections and "See all" not in collections
+    assert f"{QUEUE_SIZE} of {cases}" in collections
+    assert f'href="/collections/?sort=due">See all {cases}</a>' in collections
+    listed = client.get("/collections/?sort=due").content.decode()
+    assert f'<span class="count">{cases}</span>' in listed and f"1–25 of {cases}" in listed
+    first_case = CollectionCase.objects.filter(state="open").order_by("oldest_due", "pk").first()
+    assert listed.split("<tbody>", 1)[1].split("</tr>", 1)[0].count(first_case.project.name) == 1
 
 
 @pytest.mark.parametrize("username, title, count_of, url", [
@@ -161,3 +166,23 @@ def test_a_short_queue_shows_its_count_and_no_link(client, demo):
     waiting = ApprovalRequest.objects.filter(decidable_by(get_user_model().objects.get(username="psmanager"))).count()
     assert 0 < waiting < QUEUE_SIZE
     assert f'<span class="count">{waiting}</span>' in html and "See all" not in html
+
+
+def test_the_administrator_sees_other_roles_queues_as_counts_with_links(client, demo):
+    """The superuser holds the administrator role only: set-up in rows, every other queue a count and a link."""
+    grow(30, "overview")
+    client.force_login(get_user_model().objects.get(username="admin"))
+    page = client.get("/").content.decode()
+    assert rows_in(section(page, "Set-up")) == 6
+    overdue = Invoice.objects.filter(invoices_overdue()).count()
+    cases = CollectionCase.objects.filter(state="open").count()
+    for title, link in (("Overdue invoices", f'href="/invoices/?overdue=1&amp;sort=due">See all {overdue}</a>'),
+                        ("Collections", f'href="/collections/?sort=due">See all {cases}</a>')):
+        html = section(page, title)
+        assert link in html and "<tr>" not in html, title
+    # A queue with no list page says how many wait and who works them; an empty one says so.
+    review = Sow.objects.filter(state=Sow.State.IN_REVIEW).count()
+    assert review and (f"{review} waiting: the people who hold the role work them from their home"
+                       in section(page, "SOWs to review"))
+    to_write = section(page, "SOWs to write")
+    assert '<span class="count">0</span>' in to_write and "No accepted quote waits for a SOW." in to_write

@@ -5,7 +5,6 @@ from psops.core.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
 from .ageing import bucket
 from .models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
-from .selectors import with_collection_figures
 
 
 class PaymentInline(ReadOnlyInline):
@@ -44,17 +43,6 @@ class CollectionCaseAdmin(ReadOnlyModelAdmin):
     list_filter = ["state", "disputed"]
     list_select_related = ["project"]
     inlines = [ActionInline]
-
-    def get_queryset(self, request):
-        return with_collection_figures(super().get_queryset(request))
-
-    @admin.display(description="Outstanding", ordering="outstanding")
-    def outstanding(self, obj):
-        return obj.outstanding
-
-    @admin.display(description="Oldest due", ordering="oldest_due")
-    def oldest_due(self, obj):
-        return obj.oldest_due
 
     @admin.display(description="Ageing")
     def ageing(self, obj):

@@ -143,6 +143,14 @@ class CollectionCase(models.Model):
     disputed = models.BooleanField(default=False)
     opened_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Kept by the billing services in the transaction that moves the money (decision 0014), checked by the invariant
+    # `collections-kept`: what the project's issued invoices still owe, and the oldest due date among them.
+    outstanding = MoneyField(default=0)
+    oldest_due = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [bounded("outstanding", MONEY)]
+        indexes = [models.Index(fields=["oldest_due", "id"], name="case_open_by_due", condition=models.Q(state="open"))]
 
     def __str__(self) -> str:
         return f"Collection for {self.project}"
@@ -162,7 +170,9 @@ class CollectionAction(models.Model):
     amount = MoneyField(null=True, blank=True)
     promised_for = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Nobody for a reminder sent by the scheduled reminder run (`psops collections_remind`).
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                           related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -41,35 +41,63 @@ def balances_from_history(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
                                                  output_field=MONEY))
 
 
-def with_collection_figures(qs: QuerySet[CollectionCase]) -> QuerySet[CollectionCase]:
-    """Annotate cases with `outstanding` (open balance of the project) and `oldest_due` (oldest open invoice)."""
-    open_ones = Invoice.objects.filter(project=OuterRef("project"), state=Invoice.State.ISSUED)
-    outstanding = open_ones.order_by().values("project").annotate(t=Sum("open_balance")).values("t")
-    oldest = open_ones.order_by("due_date").values("due_date")[:1]
-    return qs.annotate(outstanding=Coalesce(Subquery(outstanding, output_field=MONEY), ZERO),
-                       oldest_due=Subquery(oldest))
+def case_figures(invoice_model: Any = Invoice) -> dict[str, Any]:
+    """A collection case's `outstanding` and `oldest_due` recomputed in SQL from its project's issued invoices: what
+    the billing services keep on the case (`billing.services.keep_case_figures`), the migration filled it with
+    (`invoice_model` is then the historical model) and the invariant `collections-kept` checks it against."""
+    open_ones = invoice_model.objects.filter(project=OuterRef("project"), state="issued")
+    owed = open_ones.order_by().values("project").annotate(t=Sum("open_balance")).values("t")
+    return {"outstanding": Coalesce(Subquery(owed, output_field=MONEY), ZERO),
+            "oldest_due": Subquery(open_ones.order_by("due_date").values("due_date")[:1])}
 
 
 def collections_open(*, user: Any) -> QuerySet[CollectionCase]:
     """Open collection cases, Finance and the controller only; `collection_list` reads a page of them."""
+    return collection_cases(user=user)
+
+
+def collection_cases(*, user: Any, filters: dict | None = None) -> QuerySet[CollectionCase]:
+    """Collection cases with their project, deal and account; Finance and the controller only. Filters: `state`
+    ("" the open ones, "closed", or "all"), `disputed`, `due` (those the reminder run would remind now)."""
     if not may_list_invoices(user):
         return CollectionCase.objects.none()
-    return CollectionCase.objects.filter(state=CollectionCase.State.OPEN)
+    filters = filters or {}
+    state = filters.get("state") or CollectionCase.State.OPEN
+    qs = CollectionCase.objects.select_related("project__ps_opportunity__parent__account")
+    if state != "all":
+        qs = qs.filter(state=state)
+    if filters.get("disputed"):
+        qs = qs.filter(disputed=True)
+    if filters.get("due"):
+        qs = qs.filter(pk__in=reminders_due().values("pk"))
+    return qs
+
+
+REMINDER_EVERY = dt.timedelta(days=7)  # the reminder run reminds a case again once a week at most
+
+
+def reminders_due(*, now: dt.datetime | None = None) -> QuerySet[CollectionCase]:
+    """The cases the reminder run reminds: open, not disputed, with an invoice past its due date (the oldest due
+    date kept on the case), and not reminded in the last `REMINDER_EVERY`, by the run or by hand."""
+    now = now or timezone.now()
+    return (CollectionCase.objects.filter(state=CollectionCase.State.OPEN, disputed=False,
+                                          oldest_due__lt=timezone.localdate(now))
+            .filter(Q(last_reminder_at__isnull=True) | Q(last_reminder_at__lte=now - REMINDER_EVERY)))
 
 
 def collection_list(*, user: Any, limit: int, today: dt.date | None = None) -> list[CollectionCase]:
-    """The `limit` open collection cases overdue longest, the longest first, with `outstanding`, `oldest_due` and the
-    ageing `bucket` of the oldest open invoice. The order is found on the cases alone (each one's oldest open
-    invoice through an index), then only those rows are joined to their project, deal and account."""
+    """The `limit` open collection cases overdue longest, the longest first, each with the ageing `bucket` of its
+    oldest open invoice: read through the index on the oldest due date kept on the case."""
+    return collection_rows(list(collections_open(user=user).order_by(F("oldest_due").asc(nulls_last=True), "pk")
+                                [:limit]), today=today)
+
+
+def collection_rows(cases: list[CollectionCase], *, today: dt.date | None = None) -> list[CollectionCase]:
+    """Cases ready for a page: `bucket`, the ageing bucket of the oldest open invoice (None when nothing is owed)."""
     today = today or timezone.localdate()
-    first = (with_collection_figures(collections_open(user=user)).order_by("oldest_due", "pk")
-             .values("pk")[:limit])
-    cases = (with_collection_figures(CollectionCase.objects.filter(pk__in=first))
-             .select_related("project__ps_opportunity__parent__account").order_by("oldest_due", "pk"))
-    rows = list(cases)
-    for case in rows:
-        case.bucket = bucket(case.oldest_due, today)  # type: ignore[attr-defined]
-    return rows
+    for case in cases:
+        case.bucket = bucket(case.oldest_due, today) if case.oldest_due else None  # type: ignore[attr-defined]
+    return cases
 
 
 def bucket_of(day: dt.date, via: str = "") -> Case:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from django.core.mail import send_mail
+from django.core.mail import send_mail, send_mass_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.db.models.functions import Least
 from django.utils import timezone
 
-from psops.activity.services import notify
+from psops.activity.services import events_record, notify, notify_each, threads_of
 from psops.approvals.services import approvers_for
 from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount, quantize
@@ -27,6 +30,7 @@ from psops.delivery.services import project_value, wrap_up_tick_final_invoice
 from psops.sales.choices import BillingTerms
 
 from .models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
+from .selectors import case_figures, reminders_due
 
 ZERO = Decimal(0)
 REMINDER_LEVELS = {1: "friendly reminder", 2: "firm reminder", 3: "final notice", 4: "escalation to the account owner"}
@@ -191,6 +195,7 @@ def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = N
         save_transition(invoice)
         _record(user, invoice.project, invoice, "invoice.issued",
                 f"{user} issued {invoice}: {invoice.currency} {invoice.amount:,}, due {invoice.due_date}")
+        keep_case_figures(invoice.project)
     return invoice
 
 
@@ -214,17 +219,26 @@ def invoice_void(*, user: Any, invoice: Invoice, reason: str) -> Invoice:
     return invoice
 
 
+def keep_case_figures(project: Project) -> CollectionCase | None:
+    """Recompute the project's collection case's `outstanding` and `oldest_due` from its invoices, in the caller's
+    transaction, after money moved or an invoice was issued (decision 0014). The case row is locked first, so a
+    concurrent payment on another invoice of the project waits and then recomputes from what this one committed."""
+    case = CollectionCase.objects.select_for_update().filter(project=project).first()
+    if case is not None:
+        CollectionCase.objects.filter(pk=case.pk).update(**case_figures())
+    return case
+
+
 def _settle(actor: Any, invoice: Invoice) -> None:
-    """Mark an invoice paid when nothing is owed, and close the engagement's collection when all are."""
-    if invoice.state == Invoice.State.ISSUED and invoice_balance(invoice) > 0:
-        return  # still owed: nothing to settle, the collection stays as it is
-    if invoice.state == Invoice.State.ISSUED:
+    """Mark an invoice paid when nothing is owed, keep the engagement's collection figures, and close its collection
+    when nothing is left to collect."""
+    if invoice.state == Invoice.State.ISSUED and invoice_balance(invoice) == 0:
         invoice.mark_paid()
         save_transition(invoice)
         _record(actor, invoice.project, invoice, "invoice.paid", f"{invoice} is settled")
-    case = CollectionCase.objects.filter(project=invoice.project, state=CollectionCase.State.OPEN).first()
-    if case is not None and not invoice.project.invoices.filter(
-            state__in=[Invoice.State.ISSUED, Invoice.State.DRAFT]).exists():
+    case = keep_case_figures(invoice.project)
+    if (case is not None and case.state == CollectionCase.State.OPEN and invoice.state != Invoice.State.ISSUED
+            and not invoice.project.invoices.filter(state__in=[Invoice.State.ISSUED, Invoice.State.DRAFT]).exists()):
         _close_case(actor, case, "Collection closed: nothing left to collect")
 
 
@@ -344,6 +358,7 @@ def collection_open(*, actor: Any, project: Project) -> CollectionCase:
     returning a case, and leaves no open case that nothing could ever close."""
     case, created = CollectionCase.objects.get_or_create(project=project)
     if created:
+        keep_case_figures(project)
         open_total = outstanding(project)
         _record(actor, project, case, "collection.opened",
                 f"Collections opened with {project.currency} {open_total:,} outstanding")
@@ -358,6 +373,17 @@ def collection_open(*, actor: Any, project: Project) -> CollectionCase:
 def _open_case(case: CollectionCase) -> None:
     if case.state != CollectionCase.State.OPEN:
         raise ApplicationError(code="collection-closed", message="This collection is closed.")
+
+
+def reminder_sent(who: Any, level: int) -> str:
+    """The timeline's words for a reminder sent at `level` ("finance sent a friendly reminder")."""
+    name = REMINDER_LEVELS[level]
+    return f"{who} sent {'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def reminder_text(level: int, currency: str, owed: Decimal, project_name: str) -> str:
+    """What the customer's contact reads in the reminder e-mail."""
+    return f"{REMINDER_LEVELS[level].capitalize()}: {currency} {owed:,} is outstanding for {project_name}."
 
 
 def collection_remind_check(*, user: Any, case: CollectionCase) -> None:
@@ -378,18 +404,71 @@ def collection_remind(*, user: Any, case: CollectionCase, note: str = "") -> Col
         case.save(update_fields=["reminder_level", "last_reminder_at"])
         action = CollectionAction.objects.create(case=case, kind=CollectionAction.Kind.REMINDER, level=level,
                                                  note=note, by=user)
-        _record(user, project, case, "collection.reminder", f"{user} sent a {REMINDER_LEVELS[level]}")
+        _record(user, project, case, "collection.reminder", reminder_sent(user, level))
         contact = project.sow.sent_to
         if contact is not None:
-            owed = outstanding(project)
-            text = (f"{REMINDER_LEVELS[level].capitalize()}: {project.currency} {owed:,} is outstanding for "
-                    f"{project.name}.")
+            text = reminder_text(level, project.currency, outstanding(project), project.name)
             transaction.on_commit(lambda: send_mail(f"[psops] {text[:80]}", text, None, [contact.email],
                                                     fail_silently=True))
         if level == max(REMINDER_LEVELS):
             notify(recipients=[project.ps_opportunity.owner], kind="collection-escalation",
                    text=f"Collections escalation on {project}.", subject=case)
     return action
+
+
+def collection_remind_due_check(*, user: Any) -> None:
+    require(user, "billing.manage_invoices", message="Only Finance runs the reminders.")
+
+
+def collection_remind_due(*, user: Any | None, now: dt.datetime | None = None, batch: int = 500) -> Counter[int]:
+    """The reminder run: every case `reminders_due` names gets its next reminder, as `collection_remind` sends one,
+    set-based: per batch of cases one transaction with one UPDATE of their levels, one INSERT each of their actions,
+    timeline events and escalation notifications, and the customers' e-mails sent on one connection after commit.
+    Cases someone is reminding by hand at that moment are skipped (SKIP LOCKED), so none is reminded twice.
+    `user` None is the system (a scheduled run: `psops collections_remind`). Returns the reminders sent per level."""
+    if user is not None:
+        collection_remind_due_check(user=user)
+    now = now or timezone.now()
+    top = max(REMINDER_LEVELS)
+    who = str(user) if user is not None else "The reminder run"
+    sent: Counter[int] = Counter()
+    last = 0
+    while True:
+        with transaction.atomic():
+            ids = list(reminders_due(now=now).filter(pk__gt=last).order_by("pk").select_for_update(skip_locked=True)
+                       .values_list("pk", flat=True)[:batch])
+            if not ids:
+                return sent
+            CollectionCase.objects.filter(pk__in=ids).update(reminder_level=Least(F("reminder_level") + 1, top),
+                                                              last_reminder_at=now)
+            cases = list(CollectionCase.objects.filter(pk__in=ids).order_by("pk").select_related(
+                "project__sow__sent_to", "project__ps_opportunity__parent"))
+            CollectionAction.objects.bulk_create(
+                (CollectionAction(case=c, kind=CollectionAction.Kind.REMINDER, level=c.reminder_level,
+                                  note="Reminder run", by=user) for c in cases), batch_size=500)
+            threads = threads_of([c.project.ps_opportunity.parent for c in cases])
+            events_record(actor=user, verb="collection.reminder", subject_model=CollectionCase, rows=(
+                (c.pk, threads[c.project.ps_opportunity.parent_id], reminder_sent(who, c.reminder_level))
+                for c in cases))
+            mails = [(f"[psops] {text[:80]}", text, None, [c.project.sow.sent_to.email]) for c in cases
+                     if c.project.sow.sent_to is not None
+                     for text in [reminder_text(c.reminder_level, c.project.currency, c.outstanding, c.project.name)]]
+            if mails:
+                transaction.on_commit(partial(send_mass_mail, mails, fail_silently=True))
+            notify_each(kind="collection-escalation", notes=(
+                (c.project.ps_opportunity.owner_id, f"Collections escalation on {c.project}.", c)
+                for c in cases if c.reminder_level == top))
+            sent.update(c.reminder_level for c in cases)
+            last = ids[-1]
+
+
+def reminder_run_summary(sent: Counter[int]) -> str:
+    """What a reminder run did, in words (the page and the command say the same)."""
+    total = sum(sent.values())
+    if not total:
+        return "No reminder is due: every overdue case was reminded in the last week, is disputed or is paid."
+    parts = ", ".join(f"{sent[level]:,} × {REMINDER_LEVELS[level]}" for level in sorted(sent))
+    return f"Sent {total:,} reminder{'s' if total != 1 else ''}: {parts}."
 
 
 def collection_promise_check(*, user: Any, case: CollectionCase) -> None:

@@ -33,6 +33,7 @@ def navigation(request):
         items.append(("web:projects", "Projects"))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
         items.append(("web:invoices", "Invoices"))
+        items.append(("web:collections", "Collections"))
     if mine:  # someone without a role sees no figures (decision 0008)
         items.append(("web:dashboards", "Dashboards"))
     # Only pages that exist are offered.

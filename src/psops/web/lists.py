@@ -43,6 +43,13 @@ class InvoiceFilterForm(forms.Form):
     overdue = forms.BooleanField(label="Overdue", required=False)
 
 
+class CollectionFilterForm(forms.Form):
+    state = forms.ChoiceField(label="State", required=False, choices=[("", "Open"), ("closed", "Closed (paid)"),
+                                                                     ("all", "Open and closed")])
+    disputed = forms.BooleanField(label="Disputed", required=False)
+    due = forms.BooleanField(label="Due for a reminder", required=False)
+
+
 def filters_of(form: forms.Form) -> dict:
     """The filters the user set, leaving out any that did not validate (the form shows why beside them)."""
     form.is_valid()

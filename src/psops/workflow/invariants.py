@@ -24,6 +24,8 @@ The promises:
   balances-kept       every invoice's paid-to-date and open balance, kept on its row by the services that move
                       money, equal what its payments, credit notes and approved write-offs say (`psops invariants
                       balances-kept` is the check to run after any import or hand edit).
+  collections-kept    every collection case's outstanding amount and oldest due date, kept on its row by the
+                      billing services, are what its project's issued invoices owe and their oldest due date.
   waiting-kept        every approval request's waiting roles, kept on its row by the approval services, are those
                       its unmet requirements still wait for while it is pending, and none once it is decided.
 """
@@ -40,8 +42,8 @@ from django.db.models.functions import Coalesce
 
 from psops.approvals import policy as policy_rules
 from psops.approvals.models import ApprovalRequest, roles_waited_for
-from psops.billing.models import Invoice
-from psops.billing.selectors import balances_from_history
+from psops.billing.models import CollectionCase, Invoice
+from psops.billing.selectors import balances_from_history, case_figures
 from psops.crm.choices import PS_OPEN_STAGES, PSStage, Stage
 from psops.crm.models import PSOpportunity
 from psops.delivery.models import AcceptanceRequest, ChangeOrder, Project
@@ -226,6 +228,21 @@ def balances_kept() -> Iterable[Violation]:
                         f"{invoice.balance_from_history:,}")  # type: ignore[attr-defined]
 
 
+def collections_kept() -> Iterable[Violation]:
+    """The collections queue and list read the figures kept on each case: they agree with its invoices (in SQL)."""
+    figures = case_figures()
+    drift = (CollectionCase.objects.annotate(owed_now=figures["outstanding"], due_now=figures["oldest_due"])
+             .filter(Q(outstanding__lt=F("owed_now")) | Q(outstanding__gt=F("owed_now"))
+                     | Q(oldest_due__lt=F("due_now")) | Q(oldest_due__gt=F("due_now"))
+                     | Q(oldest_due__isnull=True, due_now__isnull=False)
+                     | Q(oldest_due__isnull=False, due_now__isnull=True))
+             .order_by("pk"))
+    for case in drift:
+        yield Violation("collections-kept", f"collection case {case.pk}",
+                        f"keeps {case.outstanding:,} outstanding, oldest due {case.oldest_due}; its invoices say "
+                        f"{case.owed_now:,.2f}, oldest due {case.due_now}")  # type: ignore[attr-defined]
+
+
 def waiting_kept() -> Iterable[Violation]:
     """The approvers' queues read the roles kept on each request: they agree with its requirements."""
     decided = (ApprovalRequest.objects.exclude(state=ApprovalRequest.State.PENDING).exclude(waiting_roles=[])
@@ -253,6 +270,7 @@ INVARIANTS: dict[str, Callable[[], Iterable[Violation]]] = {
     "deadline": deadline,
     "won-once": won_once,
     "balances-kept": balances_kept,
+    "collections-kept": collections_kept,
     "waiting-kept": waiting_kept,
 }
 

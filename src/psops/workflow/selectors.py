@@ -44,6 +44,7 @@ class Queue:
     shown: int = 0  # how many of them `rows` shows (a deal with two PS opportunities takes two rows but counts once)
     list_name: str = ""  # the URL name of the list page that shows the whole queue, "" where there is none
     list_params: dict[str, str] = field(default_factory=dict)  # the filters and sort that page needs for it
+    overview: bool = False  # a role the user does not hold (a superuser's home): the count and the link, no rows
 
     @property
     def more(self) -> bool:
@@ -56,11 +57,12 @@ class Queue:
 
 
 def _queue(kind: str, title: str, empty: str, rows: QuerySet, *, list_name: str = "",
-           list_params: dict[str, str] | None = None) -> Queue:
-    """The first QUEUE_SIZE of `rows` (already in urgency order) and their total: two queries, whatever the size."""
-    top = list(rows[:QUEUE_SIZE])
+           list_params: dict[str, str] | None = None, overview: bool = False) -> Queue:
+    """The first QUEUE_SIZE of `rows` (already in urgency order) and their total: two queries, whatever the size.
+    An `overview` reads the total alone."""
+    top = [] if overview else list(rows[:QUEUE_SIZE])
     return Queue(kind, title, empty, top, total=rows.count(), shown=len(top), list_name=list_name,
-                 list_params=list_params or {})
+                 list_params=list_params or {}, overview=overview)
 
 
 # --- What the queues hold, as filters: the home counts and shows them, the list pages filter by them ------------
@@ -135,61 +137,79 @@ def next_step(ps: PSOpportunity | None, opp: Opportunity) -> str:
 def work_queue(user: Any) -> list[Queue]:
     """The sections of this user's home page, in the order they matter to them, each its QUEUE_SIZE most urgent rows
     and its total. Every row is on a deal the user sees (psops.crm.scope), whatever the section's own rule."""
-    mine = roles_of(user) if not user.is_superuser else frozenset(roles.ROLES)
+    held = roles_of(user)
+    mine = held if not user.is_superuser else frozenset(roles.ROLES)
+
+    def overview(*needed: str) -> bool:
+        """A superuser sees the queues of the roles they do not hold as counts with links, not as rows."""
+        return not held & set(needed)
+
     via = "ps_opportunity__parent__"  # from a quote, SOW or project to its deal
     queues: list[Queue] = []
     if roles.SALES_REP in mine:
-        queues.append(_deals_queue(user))
-    if mine & {roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,
-               roles.VP_GLOBAL_SERVICES}:
+        queues.append(_deals_queue(user, overview=overview(roles.SALES_REP)))
+    approvers = {roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,
+                 roles.VP_GLOBAL_SERVICES}
+    if mine & approvers:
         waiting = _queue("approvals", "Approvals waiting for you", "Nothing waits for your approval.",
                          ApprovalRequest.objects.filter(decidable_by(user)).select_related("policy", "submitted_by")
                          .order_by("submitted_at", "pk"),  # the one waiting longest first
-                         list_name="web:approvals", list_params={"waiting": "1", "sort": "submitted"})
+                         list_name="web:approvals", list_params={"waiting": "1", "sort": "submitted"},
+                         overview=overview(*approvers))
         waiting.rows = with_age(waiting.rows)
         queues.append(waiting)
     if mine & {roles.PS_MANAGER, roles.DIR_CS, roles.DIRECTOR_PS}:
         queues.append(_queue("sows", "SOWs to review", "No SOW waits for review.",
                              Sow.objects.filter(deal_scope(user, via=via), state=Sow.State.IN_REVIEW)
                              .exclude(author=user).select_related("ps_opportunity", "author")
-                             .order_by("created_at", "pk")))  # the oldest SOW first
+                             .order_by("created_at", "pk"),  # the oldest SOW first
+                             overview=overview(roles.PS_MANAGER, roles.DIR_CS, roles.DIRECTOR_PS)))
     if roles.PS_MANAGER in mine:
         queues.append(_queue("projects", "Projects to staff or advance", "Every project is moving.",
                              Project.objects.filter(deal_scope(user, via=via), projects_to_advance())
                              .select_related("ps_opportunity__parent__account", "engagement_manager")
                              .order_by("created_at", "pk"),  # the project waiting longest first
-                             list_name="web:projects", list_params={"advance": "1", "sort": "created"}))
+                             list_name="web:projects", list_params={"advance": "1", "sort": "created"},
+                             overview=overview(roles.PS_MANAGER)))
     if roles.PS_ENGINEER in mine:
+        engineer_overview = overview(roles.PS_ENGINEER)
         queues.append(_queue("quotes", "SOWs to write", "No accepted quote waits for a SOW.",
                              Quote.objects.filter(deal_scope(user, via=via), sows_to_write())
                              .select_related("ps_opportunity__parent__account")
-                             .order_by("answered_at", "pk")))  # accepted longest ago first
+                             .order_by("answered_at", "pk"),  # accepted longest ago first
+                             overview=engineer_overview))
         queues.append(_queue("sows", "My SOW drafts", "No SOW draft of yours is open.",
                              Sow.objects.filter(deal_scope(user, via=via), author=user, state=Sow.State.DRAFT)
-                             .select_related("ps_opportunity", "author").order_by("created_at", "pk")))
+                             .select_related("ps_opportunity", "author").order_by("created_at", "pk"),
+                             overview=engineer_overview))
         queues.append(_queue("projects", "My projects and wrap-ups", "You are not on any open project.",
                              Project.objects.filter(deal_scope(user, via=via), projects_of_engineer(user))
                              .select_related("ps_opportunity__parent__account").order_by("created_at", "pk"),
-                             list_name="web:projects", list_params={"mine": "1", "sort": "created"}))
+                             list_name="web:projects", list_params={"mine": "1", "sort": "created"},
+                             overview=engineer_overview))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
+        finance_overview = overview(roles.FINANCE, roles.CONTROLLER)
         invoices = (Invoice.objects.filter(deal_scope(user, via=f"project__{via}"))
                     .select_related("project__ps_opportunity__parent__account"))
         queues.append(_queue("invoices", "Invoices to review and issue", "No draft invoice waits.",
                              invoices.filter(state=Invoice.State.DRAFT).order_by("created_at", "pk"),
-                             list_name="web:invoices", list_params={"state": "draft", "sort": "created"}))
+                             list_name="web:invoices", list_params={"state": "draft", "sort": "created"},
+                             overview=finance_overview))
         queues.append(_queue("invoices", "Overdue invoices", "Nothing is overdue.",
                              invoices.filter(invoices_overdue()).order_by("due_date", "pk"),  # longest overdue first
-                             list_name="web:invoices", list_params={"overdue": "1", "sort": "due"}))
-        cases = collection_list(user=user, limit=QUEUE_SIZE)  # the longest overdue first
+                             list_name="web:invoices", list_params={"overdue": "1", "sort": "due"},
+                             overview=finance_overview))
+        cases = [] if finance_overview else collection_list(user=user, limit=QUEUE_SIZE)  # longest overdue first
         queues.append(Queue("collections", "Collections", "No open collection.", cases,
-                            total=collections_open(user=user).count(), shown=len(cases)))
+                            total=collections_open(user=user).count(), shown=len(cases),
+                            list_name="web:collections", list_params={"sort": "due"}, overview=finance_overview))
     if roles.ADMINISTRATOR in mine or user.is_superuser:
         setup = _setup_rows()
         queues.append(Queue("setup", "Set-up", "Nothing is set up yet.", setup, total=len(setup), shown=len(setup)))
     return queues
 
 
-def _deals_queue(user: Any) -> Queue:
+def _deals_queue(user: Any, *, overview: bool = False) -> Queue:
     """The sales rep's open deals, the soonest to close first, each with its PS opportunities and next step."""
     deals = (Opportunity.objects.filter(my_open_deals(user))
              .select_related("account")
@@ -197,7 +217,7 @@ def _deals_queue(user: Any) -> Queue:
                                Prefetch("ps_opportunities", queryset=PSOpportunity.objects.order_by("-created_at")))
              .order_by("close_date", "pk"))
     queue = _queue("deals", "My deals and their next step", "No open deals. Create an opportunity to start.", deals,
-                   list_name="web:deals", list_params={"mine": "1", "sort": "close"})
+                   list_name="web:deals", list_params={"mine": "1", "sort": "close"}, overview=overview)
     queue.rows = [{"opportunity": opp, "ps": ps, "next": next_step(ps, opp)}
                   for opp in queue.rows for ps in list(opp.ps_opportunities.all()) or [None]]
     return queue

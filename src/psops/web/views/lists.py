@@ -1,5 +1,5 @@
-"""The list pages: deals, approvals, projects and invoices. Each reads through its selector (which scopes the rows
-to the user), filters with a GET form, sorts by a whitelisted column and shows 25 rows a page.
+"""The list pages: deals, approvals, projects, invoices and collections. Each reads through its selector (which scopes
+the rows to the user), filters with a GET form, sorts by a whitelisted column and shows 25 rows a page.
 
 Each home queue that holds more than it shows links to one of these pages filtered to the whole queue; those filters
 (`mine`, `waiting`, `advance`, `overdue`) are the queues' own definitions in psops.workflow.selectors."""
@@ -9,23 +9,34 @@ from __future__ import annotations
 import rules
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from psops.approvals.selectors import SERVICE_LEVEL_DAYS, approval_list, approval_rows, may_list_approvals
-from psops.billing.selectors import invoice_list, invoice_rows, may_list_invoices
+from psops.billing.selectors import (
+    REMINDER_EVERY,
+    collection_cases,
+    collection_rows,
+    invoice_list,
+    invoice_rows,
+    may_list_invoices,
+)
+from psops.billing.services import collection_remind_due, collection_remind_due_check, reminder_run_summary
+from psops.core.errors import ApplicationError
 from psops.crm.selectors import may_list_deals, opportunity_list
 from psops.delivery.selectors import may_list_projects, project_list
 from psops.workflow.selectors import invoices_overdue, my_open_deals, projects_of_engineer, projects_to_advance
 
 from ..lists import (
     ApprovalFilterForm,
+    CollectionFilterForm,
     DealFilterForm,
     InvoiceFilterForm,
     ProjectFilterForm,
     filters_of,
     sort_of,
 )
-from .common import paginate, role_required
+from .common import attempt, paginate, role_required
 
 DEAL_SORTS = {"account": "account__name", "deal": "name", "stage": "stage", "segment": "segment",
               "owner": "owner__username", "close": "close_date", "amount": "amount", "ps": "ps_total"}
@@ -37,6 +48,9 @@ PROJECT_SORTS = {"project": "name", "account": "ps_opportunity__parent__account_
 INVOICE_SORTS = {"invoice": "number", "account": "project__ps_opportunity__parent__account__name", "state": "state",
                  "amount": "amount", "balance": "balance", "issued": "issue_date", "due": "due_date",
                  "created": "created_at"}
+COLLECTION_SORTS = {"project": "project__name", "account": "project__ps_opportunity__parent__account__name",
+                    "outstanding": "outstanding", "due": "oldest_due", "reminders": "reminder_level",
+                    "reminded": "last_reminder_at", "opened": "opened_at"}
 
 
 def _page(request, *, form, sort, rows_qs):
@@ -108,3 +122,31 @@ def invoices(request):
         rows_qs = rows_qs.filter(invoices_overdue())
     page, context = _page(request, form=form, sort=sort, rows_qs=rows_qs)
     return render(request, "web/lists/invoices.html", {**context, "rows": invoice_rows(list(page.object_list))})
+
+
+@login_required
+@role_required
+def collections(request):
+    if not may_list_invoices(request.user):
+        raise PermissionDenied("Collections are for Finance and the controller.")
+    form = CollectionFilterForm(request.GET)
+    sort = sort_of(request, COLLECTION_SORTS, "due")
+    page, context = _page(request, form=form, sort=sort,
+                          rows_qs=collection_cases(user=request.user, filters=filters_of(form)))
+    try:  # the reminder run is offered to whoever the service lets run it
+        collection_remind_due_check(user=request.user)
+        can_remind = True
+    except ApplicationError:
+        can_remind = False
+    return render(request, "web/lists/collections.html",
+                  {**context, "rows": collection_rows(list(page.object_list)), "can_remind": can_remind,
+                   "remind_every": REMINDER_EVERY.days})
+
+
+@require_POST
+@login_required
+@role_required
+def collections_remind(request):
+    """The reminder run, started from the collections page; the page says what it sent."""
+    attempt(request, lambda: collection_remind_due(user=request.user), success=reminder_run_summary)
+    return redirect("web:collections")
