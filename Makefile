@@ -43,7 +43,7 @@ test: $(STAMP)
 # Speed at a real firm's size (docs/decisions/0010-benchmark.md): generates the data at SCALE (1 = full size, 0.1 a
 # quick run) on DATABASE_URL (a database named *bench*) or SQLite in the temp directory, then prints one table.
 # BENCH_REUSE=1 measures the database generated before again, without generating; BENCH_ONLY=pages (or load, ageing,
-# billing, timers, comma-separated) measures only those parts.
+# billing, reminders, timers, comma-separated) measures only those parts.
 SCALE ?= 1
 BENCH_REUSE ?=
 BENCH_ONLY ?=
