@@ -270,3 +270,15 @@ def test_the_collections_page_and_its_reminder_run(client, people):
     assert refused.status_code == 403 and "Only Finance runs the reminders." in refused.content.decode()
     # A filter value nobody offered is ignored: the open cases are shown.
     assert "Fresh Co" in client.get("/collections/?state=bogus&sort=nothing").content.decode()
+
+
+def test_a_reminder_by_hand_builds_on_the_level_the_run_reached(people):
+    """The case a page loaded before the run is not written back over it: the hand reminder goes one level up from
+    what the run stored."""
+    from psops.billing.models import CollectionCase
+
+    fresh, *_ = _reminder_scene(people)
+    stale = CollectionCase.objects.get(pk=fresh.pk)  # loaded at level 0
+    services.collection_remind_due(user=people["finance"])
+    services.collection_remind(user=people["finance"], case=stale)
+    assert CollectionCase.objects.get(pk=fresh.pk).reminder_level == 2

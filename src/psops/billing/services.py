@@ -396,9 +396,12 @@ def collection_remind_check(*, user: Any, case: CollectionCase) -> None:
 def collection_remind(*, user: Any, case: CollectionCase, note: str = "") -> CollectionAction:
     """Send the next reminder, at a rising level, to the contact who accepted the work (or any account contact)."""
     collection_remind_check(user=user, case=case)
-    level = min(case.reminder_level + 1, max(REMINDER_LEVELS))
     project = case.project
     with transaction.atomic():
+        # The level is read from the locked row: a reminder run or another hand that went first is built upon.
+        case = CollectionCase.objects.select_for_update().get(pk=case.pk)
+        collection_remind_check(user=user, case=case)
+        level = min(case.reminder_level + 1, max(REMINDER_LEVELS))
         case.reminder_level = level
         case.last_reminder_at = timezone.now()
         case.save(update_fields=["reminder_level", "last_reminder_at"])
