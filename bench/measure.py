@@ -536,23 +536,20 @@ def run(*, say=print, runs: int = 15, budget: float = 20.0, parts: tuple[str, ..
     from django.test.utils import override_settings
 
     bench = Bench(runs=runs, budget=budget, say=say)
-    if "pages" in parts:
+
+    def pages_as_served() -> None:
         with override_settings(ROOT_URLCONF="bench_urls"):
-            say("pages (Django test Client, real middleware, the demo user of each role):")
             pages(bench)
-    if "load" in parts:
-        say("throughput as served (gunicorn):")
-        load(bench)
-    if "ageing" in parts:
-        say("receivables ageing:")
-        bench.ageing()
-    if "billing" in parts:
-        say("billing:")
-        bench.billing()
-    if "reminders" in parts:
-        say("collections:")
-        bench.reminders()
-    if "timers" in parts:
-        say("timers:")
-        bench.timers()
+
+    stages = {"pages": ("pages (Django test Client, real middleware, the demo user of each role):", pages_as_served),
+              "load": ("throughput as served (gunicorn):", lambda: load(bench)),
+              "ageing": ("receivables ageing:", bench.ageing),
+              "billing": ("billing:", bench.billing),
+              "reminders": ("collections:", bench.reminders),
+              "timers": ("timers:", bench.timers)}
+    for part in PARTS:  # in this order, whatever the order asked
+        if part in parts:
+            heading, measure = stages[part]
+            say(heading)
+            measure()
     return bench.rows

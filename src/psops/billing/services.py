@@ -410,7 +410,7 @@ def collection_remind(*, user: Any, case: CollectionCase, note: str = "") -> Col
         _record(user, project, case, "collection.reminder", reminder_sent(user, level))
         contact = project.sow.sent_to
         if contact is not None:
-            text = reminder_text(level, project.currency, outstanding(project), project.name)
+            text = reminder_text(level, project.currency, case.outstanding, project.name)
             transaction.on_commit(lambda: send_mail(f"[psops] {text[:80]}", text, None, [contact.email],
                                                     fail_silently=True))
         if level == max(REMINDER_LEVELS):
