@@ -186,3 +186,19 @@ def test_the_administrator_sees_other_roles_queues_as_counts_with_links(client, 
                        in section(page, "SOWs to review"))
     to_write = section(page, "SOWs to write")
     assert '<span class="count">0</span>' in to_write and "No accepted quote waits for a SOW." in to_write
+
+
+def test_a_queue_past_the_count_cap_says_so_and_its_list_too(client, demo, monkeypatch):
+    """Queues and lists count up to psops.core.counting.COUNT_CAP (10,000; 30 here) and say "30+" past it."""
+    from psops.core import counting
+
+    grow(40, "capped")
+    overdue = Invoice.objects.filter(invoices_overdue()).count()
+    assert overdue > 30
+    monkeypatch.setattr(counting, "COUNT_CAP", 30)
+    client.login(username="finance", password="demo")
+    html = section(client.get("/").content.decode(), "Overdue invoices")
+    assert f'<span class="count">{QUEUE_SIZE} of 30+</span>' in html
+    assert 'href="/invoices/?overdue=1&amp;sort=due">See all 30+</a>' in html
+    listed = client.get("/invoices/?overdue=1&sort=due").content.decode()
+    assert '<span class="count">30+</span>' in listed and "filter to narrow them" in listed

@@ -24,6 +24,7 @@ from psops.approvals.models import ApprovalRequest
 from psops.approvals.selectors import decidable_by, with_age
 from psops.billing.models import Invoice
 from psops.billing.selectors import collection_list, collections_open
+from psops.core.counting import capped_count, count_label
 from psops.crm.choices import OPEN_STAGES, PSStage
 from psops.crm.models import Opportunity, PSOpportunity
 from psops.crm.scope import deal_scope, owned_by
@@ -40,7 +41,8 @@ class Queue:
     title: str
     empty: str
     rows: list[Any] = field(default_factory=list)
-    total: int = 0  # how many wait in all
+    total: int = 0  # how many wait in all, counted up to psops.core.counting.COUNT_CAP
+    uncounted: bool = False  # more wait than were counted
     shown: int = 0  # how many of them `rows` shows (a deal with two PS opportunities takes two rows but counts once)
     list_name: str = ""  # the URL name of the list page that shows the whole queue, "" where there is none
     list_params: dict[str, str] = field(default_factory=dict)  # the filters and sort that page needs for it
@@ -52,16 +54,21 @@ class Queue:
         return self.total > self.shown
 
     @property
+    def total_label(self) -> str:
+        return count_label(self.total, self.uncounted)
+
+    @property
     def list_query(self) -> str:
         return urlencode(self.list_params)
 
 
 def _queue(kind: str, title: str, empty: str, rows: QuerySet, *, list_name: str = "",
            list_params: dict[str, str] | None = None, overview: bool = False) -> Queue:
-    """The first QUEUE_SIZE of `rows` (already in urgency order) and their total: two queries, whatever the size.
-    An `overview` reads the total alone."""
+    """The first QUEUE_SIZE of `rows` (already in urgency order) and their total (counted up to the cap): two
+    queries, whatever the size. An `overview` reads the total alone."""
     top = [] if overview else list(rows[:QUEUE_SIZE])
-    return Queue(kind, title, empty, top, total=rows.count(), shown=len(top), list_name=list_name,
+    total, uncounted = capped_count(rows)
+    return Queue(kind, title, empty, top, total=total, uncounted=uncounted, shown=len(top), list_name=list_name,
                  list_params=list_params or {}, overview=overview)
 
 
@@ -200,8 +207,9 @@ def work_queue(user: Any) -> list[Queue]:
                              list_name="web:invoices", list_params={"overdue": "1", "sort": "due"},
                              overview=finance_overview))
         cases = [] if finance_overview else collection_list(user=user, limit=QUEUE_SIZE)  # longest overdue first
-        queues.append(Queue("collections", "Collections", "No open collection.", cases,
-                            total=collections_open(user=user).count(), shown=len(cases),
+        total, uncounted = capped_count(collections_open(user=user))
+        queues.append(Queue("collections", "Collections", "No open collection.", cases, total=total,
+                            uncounted=uncounted, shown=len(cases),
                             list_name="web:collections", list_params={"sort": "due"}, overview=finance_overview))
     if roles.ADMINISTRATOR in mine or user.is_superuser:
         setup = _setup_rows()

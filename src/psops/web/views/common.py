@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils.functional import cached_property
 
 from psops.accounts.roles import roles_of
+from psops.core.counting import capped_count, count_label
 from psops.core.errors import ApplicationError
 
 
@@ -41,26 +42,23 @@ def attempt(request: HttpRequest, act: Callable[[], Any], *, success: str | Call
     return result if result is not None else True
 
 
-LIST_COUNT_CAP = 10_000  # rows a list counts exactly; past that it says "10,000+" and asks for a filter
-
-
 class CappedPaginator(Paginator):
     """A paginator that counts at most `cap` rows: a list of 200,000 deals costs what one of 10,000 costs. Past the
     cap the count reads "10,000+" (`count_label`), the pages stop at the cap and a filter narrows the rest; a page
     number beyond them shows the last page, as any number past the end does."""
 
-    def __init__(self, object_list, per_page: int, cap: int = LIST_COUNT_CAP) -> None:
+    def __init__(self, object_list, per_page: int, cap: int | None = None) -> None:
         super().__init__(object_list, per_page)
-        self.cap = cap
+        self.cap = cap  # None: psops.core.counting.COUNT_CAP
         self.more = False  # rows exist beyond the cap
 
     @cached_property
     def count(self) -> int:
         rows = self.object_list
-        # A queryset counts its keys alone, unordered: no annotation or sort is paid for.
-        counted = rows.order_by().values("pk")[:self.cap + 1].count() if isinstance(rows, QuerySet) else len(rows)
-        self.more = counted > self.cap
-        return min(counted, self.cap)
+        if not isinstance(rows, QuerySet):
+            return len(rows)
+        count, self.more = capped_count(rows, self.cap)
+        return count
 
     def page(self, number):
         """The page's rows in two reads: the keys of its rows in the list's order (an index scan, however deep the
@@ -78,11 +76,11 @@ class CappedPaginator(Paginator):
 
     @property
     def count_label(self) -> str:
-        return f"{self.count:,}+" if self.more else f"{self.count:,}"
+        return count_label(self.count, self.more)
 
     @property
     def pages_label(self) -> str:
-        return f"{self.num_pages:,}+" if self.more else f"{self.num_pages:,}"
+        return count_label(self.num_pages, self.more)
 
 
 def paginate(request: HttpRequest, rows, per_page: int = 25):
