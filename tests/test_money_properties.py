@@ -30,6 +30,9 @@ acts = st.lists(st.one_of(
     st.tuples(st.just("write-off"), st.integers(0, 5), amounts),
     st.tuples(st.just("change-order"), cents),
     st.tuples(st.just("final")),
+    # The batch acts: a bank file of a few payments (all or none), and a billing run over every draft.
+    st.tuples(st.just("pay-batch"), st.lists(st.tuples(st.integers(0, 5), amounts), min_size=2, max_size=4)),
+    st.tuples(st.just("issue-run")),
 ), min_size=1, max_size=12)
 
 
@@ -115,6 +118,13 @@ class BillingInvariants(TestCase):
                                               amount=act[1] if not isinstance(act[1], tuple) else "100")
                 elif kind == "final":
                     billing.invoice_draft_final(actor=psm, project=project)
+                elif kind == "pay-batch" and invoices:
+                    billing.payments_record(user=fin, lines=[
+                        billing.PaymentLine(pick(i), amount(pick(i), raw), today, f"bank-{n}")
+                        for n, (i, raw) in enumerate(act[1])])
+                elif kind == "issue-run":
+                    billing.invoices_issue(user=fin, invoices=[i for i in invoices if i.state == Invoice.State.DRAFT],
+                                           issue_date=today - dt.timedelta(days=45))
             except ApplicationError as refusal:
                 assert refusal.message and refusal.code
                 assert snapshot(project) == before, f"refused {act} but something changed"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -175,28 +177,84 @@ def invoice_draft_time(*, user: Any, project: Project, month: dt.date) -> Invoic
     return invoice
 
 
-def invoice_issue_check(*, user: Any, invoice: Invoice) -> None:
+def invoices_issue_check(*, user: Any) -> None:
     require(user, "billing.manage_invoices", message="Only Finance issues invoices.")
+
+
+def _issuable(invoice: Invoice) -> None:
     if invoice.state != Invoice.State.DRAFT:
         raise ApplicationError(code="invoice-not-draft", message=f"{invoice} is {invoice.get_state_display().lower()}.")
 
 
+def invoice_issue_check(*, user: Any, invoice: Invoice) -> None:
+    invoices_issue_check(user=user)
+    _issuable(invoice)
+
+
 def invoice_issue(*, user: Any, invoice: Invoice, issue_date: dt.date | None = None) -> Invoice:
     """Finance reviews a draft and issues it: it gets its number and its due date (net days)."""
-    invoice_issue_check(user=user, invoice=invoice)
+    invoices_issue(user=user, invoices=[invoice], issue_date=issue_date)
+    invoice.refresh_from_db()
+    return invoice
+
+
+# The most records one batch act takes (a billing run, a bank file): larger sets are split by the caller.
+BATCH_MAX = 2000
+
+
+def _batch_ids(items: Iterable[Any], what: str) -> list[int]:
+    ids = sorted({getattr(item, "pk", item) for item in items})
+    if not ids:
+        raise ApplicationError(code="nothing-selected", message=f"Choose the {what} first.")
+    if len(ids) > BATCH_MAX:
+        raise ApplicationError(code="batch-too-large",
+                               message=f"{len(ids):,} {what} at once is more than the {BATCH_MAX:,} one batch takes; "
+                                       "split them.")
+    return ids
+
+
+def _lock_invoices(ids: list[int]) -> dict[int, Invoice]:
+    """The invoices' rows locked for this transaction in id order (so two batches never wait on each other in a
+    circle), with the records their timeline events are filed under. Refuses an id that names no invoice."""
+    found = {i.pk: i for i in Invoice.objects.select_for_update(of=("self",))
+             .select_related("project__ps_opportunity__parent").filter(pk__in=ids).order_by("pk")}
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        raise ApplicationError(code="not-found", message=f"There is no invoice #{missing[0]}.")
+    return found
+
+
+def invoices_issue(*, user: Any, invoices: Iterable[Invoice | int], issue_date: dt.date | None = None
+                   ) -> list[Invoice]:
+    """Issue drafts, one or a billing run of many, all or none: each is judged by `invoice_issue_check` on its
+    locked row and gets its number and due date; the run writes one UPDATE of the invoices, one INSERT of their
+    timeline events and one UPDATE of the collection cases concerned, whatever its size."""
+    invoices_issue_check(user=user)
+    ids = _batch_ids(invoices, "drafts to issue")
     day = issue_date or timezone.localdate()
     with transaction.atomic():
-        invoice.issue()
-        invoice.number = f"INV-{invoice.pk:05d}"
-        invoice.issue_date = day
-        invoice.due_date = day + dt.timedelta(days=invoice.net_days)
-        invoice.issued_by = user
-        invoice.open_balance = invoice.amount
-        save_transition(invoice)
-        _record(user, invoice.project, invoice, "invoice.issued",
-                f"{user} issued {invoice}: {invoice.currency} {invoice.amount:,}, due {invoice.due_date}")
-        keep_case_figures(invoice.project)
-    return invoice
+        locked = list(_lock_invoices(ids).values())
+        for invoice in locked:
+            _issuable(invoice)
+            invoice.issue()
+            invoice.number = f"INV-{invoice.pk:05d}"
+            invoice.issue_date = day
+            invoice.due_date = day + dt.timedelta(days=invoice.net_days)
+            invoice.issued_by = user
+            invoice.open_balance = invoice.amount
+        Invoice.objects.bulk_update(locked, ["state", "number", "issue_date", "due_date", "issued_by",
+                                             "open_balance"], batch_size=500)
+        _record_each(user, "invoice.issued", [
+            (i, f"{user} issued {i}: {i.currency} {i.amount:,}, due {i.due_date}", None) for i in locked])
+        _keep_cases({i.project_id for i in locked})
+    return locked
+
+
+def _record_each(actor: Any, verb: str, said: list[tuple[Invoice, str, dict | None]]) -> None:
+    """`_record` for many invoices in one INSERT: (invoice, message, data) each."""
+    threads = threads_of([i.project.ps_opportunity.parent for i, _, _ in said])
+    events_record(actor=actor, verb=verb, subject_model=Invoice, rows=(
+        (i.pk, threads[i.project.ps_opportunity.parent_id], message, data) for i, message, data in said))
 
 
 def invoice_void_check(*, user: Any, invoice: Invoice) -> None:
@@ -223,23 +281,42 @@ def keep_case_figures(project: Project) -> CollectionCase | None:
     """Recompute the project's collection case's `outstanding` and `oldest_due` from its invoices, in the caller's
     transaction, after money moved or an invoice was issued (decision 0014). The case row is locked first, so a
     concurrent payment on another invoice of the project waits and then recomputes from what this one committed."""
-    case = CollectionCase.objects.select_for_update().filter(project=project).first()
-    if case is not None:
-        CollectionCase.objects.filter(pk=case.pk).update(**case_figures())
-    return case
+    return next(iter(_keep_cases({project.pk})), None)
+
+
+def _keep_cases(project_ids: Iterable[int]) -> list[CollectionCase]:
+    """`keep_case_figures` for the cases of many projects: locked in id order, then one UPDATE."""
+    cases = list(CollectionCase.objects.select_for_update().filter(project_id__in=list(project_ids)).order_by("pk"))
+    if cases:
+        CollectionCase.objects.filter(pk__in=[c.pk for c in cases]).update(**case_figures())
+    return cases
 
 
 def _settle(actor: Any, invoice: Invoice) -> None:
     """Mark an invoice paid when nothing is owed, keep the engagement's collection figures, and close its collection
     when nothing is left to collect."""
-    if invoice.state == Invoice.State.ISSUED and invoice_balance(invoice) == 0:
+    _settle_each(actor, [invoice])
+
+
+def _settle_each(actor: Any, invoices: list[Invoice]) -> None:
+    """`_settle` for many locked invoices at once; the caller has saved their amounts."""
+    paid = [i for i in invoices if i.state == Invoice.State.ISSUED and invoice_balance(i) == 0]
+    for invoice in paid:
         invoice.mark_paid()
-        save_transition(invoice)
-        _record(actor, invoice.project, invoice, "invoice.paid", f"{invoice} is settled")
-    case = keep_case_figures(invoice.project)
-    if (case is not None and case.state == CollectionCase.State.OPEN and invoice.state != Invoice.State.ISSUED
-            and not invoice.project.invoices.filter(state__in=[Invoice.State.ISSUED, Invoice.State.DRAFT]).exists()):
-        _close_case(actor, case, "Collection closed: nothing left to collect")
+    if paid:
+        Invoice.objects.filter(pk__in=[i.pk for i in paid], state=Invoice.State.ISSUED).update(
+            state=Invoice.State.PAID)
+        _record_each(actor, "invoice.paid", [(i, f"{i} is settled", None) for i in paid])
+    cases = _keep_cases({i.project_id for i in invoices})
+    done = {i.project_id for i in invoices if i.state != Invoice.State.ISSUED}
+    closing = [c for c in cases if c.state == CollectionCase.State.OPEN and c.project_id in done]
+    if closing:
+        owing = set(Invoice.objects.filter(project_id__in=[c.project_id for c in closing],
+                                           state__in=[Invoice.State.ISSUED, Invoice.State.DRAFT])
+                    .values_list("project_id", flat=True).distinct())
+        for case in closing:
+            if case.project_id not in owing:
+                _close_case(actor, case, "Collection closed: nothing left to collect")
 
 
 def _close_case(actor: Any, case: CollectionCase, message: str) -> None:
@@ -270,23 +347,37 @@ def _locked_issued(invoice: Invoice) -> Invoice:
 PAYMENT_DOUBLE_WINDOW = dt.timedelta(minutes=10)
 
 
-def _refuse_double_payment(invoice: Invoice, value: Decimal, received_on: dt.date, reference: str) -> None:
-    """Refuse a payment already recorded (two tabs, a resubmitted form): same invoice, amount and date, and the same
-    reference, or no reference and recorded within PAYMENT_DOUBLE_WINDOW. The caller holds the invoice row's lock
-    (taken whatever its state: a double of the payment that settled it finds it paid), so two requests at once see
-    each other."""
-    same = Payment.objects.filter(invoice_id=invoice.pk, amount=value, received_on=received_on)
-    same = (same.filter(reference__iexact=reference) if reference
-            else same.filter(reference="", created_at__gte=timezone.now() - PAYMENT_DOUBLE_WINDOW))
-    if same.exists():
-        raise ApplicationError(
-            code="already-recorded",
-            message=f"This payment of {invoice.currency} {value:,} received on {received_on}"
-                    + (f" with reference {reference}" if reference else "") + f" is already recorded on {invoice}; "
-                    "nothing was added. If it is a second payment, record it with its own reference.")
+@dataclass(frozen=True)
+class PaymentLine:
+    """One payment to record: on which invoice (the record or its id), how much, when it arrived, its reference, and
+    where it came from (`line`, a bank file's line number, named in a refusal)."""
+    invoice: Invoice | int
+    amount: Any
+    received_on: dt.date
+    reference: str = ""
+    line: int | None = None
 
 
-def payment_record_check(*, user: Any, invoice: Invoice) -> None:
+def _is_double(earlier: tuple[Decimal, dt.date, str, dt.datetime], value: Decimal, received_on: dt.date,
+               reference: str, now: dt.datetime) -> bool:
+    """Whether a payment already recorded on the invoice (amount, date, reference, when recorded) is the one being
+    recorded again: the same amount and date, and the same reference, or no reference and recorded within
+    PAYMENT_DOUBLE_WINDOW."""
+    amount, day, ref, recorded = earlier
+    if amount != value or day != received_on:
+        return False
+    return ref.lower() == reference.lower() if reference else (ref == "" and recorded >= now - PAYMENT_DOUBLE_WINDOW)
+
+
+def _double_refusal(invoice: Invoice, value: Decimal, received_on: dt.date, reference: str) -> ApplicationError:
+    return ApplicationError(
+        code="already-recorded",
+        message=f"This payment of {invoice.currency} {value:,} received on {received_on}"
+                + (f" with reference {reference}" if reference else "") + f" is already recorded on {invoice}; "
+                "nothing was added. If it is a second payment, record it with its own reference.")
+
+
+def payment_record_check(*, user: Any, invoice: Invoice | None = None) -> None:
     """Who records payments. The invoice's state is judged under its row lock, after the double check, so that
     repeating the payment that settled it says "already recorded"."""
     require(user, "billing.manage_invoices", message="Only Finance records payments.")
@@ -294,28 +385,62 @@ def payment_record_check(*, user: Any, invoice: Invoice) -> None:
 
 def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.date, reference: str = "") -> Payment:
     """Record money received on an issued invoice: never more than is owed, never the same payment twice."""
-    payment_record_check(user=user, invoice=invoice)
-    value = parse_amount(amount, invoice.currency, field="payment")
-    if value <= 0:
-        raise ApplicationError(code="invalid-amount", message="A payment is more than zero.", field="amount")
-    reference = (reference or "").strip()
-    with transaction.atomic():
-        locked = _locked(invoice)
-        _refuse_double_payment(locked, value, received_on, reference)
-        _issued(locked)
-        balance = invoice_balance(locked)
-        if value > balance:
-            raise ApplicationError(code="overpayment", message=f"{locked} has {locked.currency} {balance:,} open; a "
-                                                               f"payment of {value:,} is more than that.",
-                                   field="amount")
-        payment = Payment.objects.create(invoice=locked, amount=value, received_on=received_on, reference=reference,
-                                         recorded_by=user)
-        _settle_amount(locked, paid=value, settled=value)
-        _record(user, locked.project, locked, "invoice.payment",
-                f"{user} recorded a payment of {locked.currency} {value:,} on {locked}", {"amount": str(value)})
-        _settle(user, locked)
+    payment = payments_record(user=user, lines=[PaymentLine(invoice, amount, received_on, reference)])[0]
     invoice.refresh_from_db()
     return payment
+
+
+def payments_record(*, user: Any, lines: list[PaymentLine]) -> list[Payment]:
+    """Record payments, one or a bank file's worth, all or none. Each line is judged as one payment is, on its
+    invoice's locked row and after the lines before it: an amount above zero in the invoice's currency, not a
+    payment already recorded (or repeated in the batch), an issued invoice, never more than it still owes. A
+    refusal names the line. The batch writes one INSERT of payments, one UPDATE of the balances, one INSERT of
+    events and one UPDATE of the collection cases, whatever its size."""
+    payment_record_check(user=user)
+    ids = _batch_ids((line.invoice for line in lines), "payments to record")
+    many = len(lines) > 1
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_invoices(ids)
+        earlier: dict[int, list[tuple[Decimal, dt.date, str, dt.datetime]]] = defaultdict(list)
+        for invoice_id, *seen in (Payment.objects.filter(invoice_id__in=ids,
+                                                         received_on__in={line.received_on for line in lines})
+                                  .values_list("invoice_id", "amount", "received_on", "reference", "created_at")):
+            earlier[invoice_id].append(tuple(seen))  # type: ignore[arg-type]
+        payments = []
+        for n, line in enumerate(lines, start=1):
+            invoice = locked[line.invoice if isinstance(line.invoice, int) else line.invoice.pk]
+            try:
+                value = parse_amount(line.amount, invoice.currency, field="payment")
+                if value <= 0:
+                    raise ApplicationError(code="invalid-amount", message="A payment is more than zero.",
+                                           field="amount")
+                reference = (line.reference or "").strip()
+                if any(_is_double(e, value, line.received_on, reference, now) for e in earlier[invoice.pk]):
+                    raise _double_refusal(invoice, value, line.received_on, reference)
+                _issued(invoice)
+                if value > invoice.open_balance:
+                    raise ApplicationError(code="overpayment",
+                                           message=f"{invoice} has {invoice.currency} {invoice.open_balance:,} open; "
+                                                   f"a payment of {value:,} is more than that.", field="amount")
+            except ApplicationError as refusal:
+                if not many:
+                    raise
+                where = f"Line {line.line if line.line is not None else n}"
+                raise ApplicationError(code=refusal.code, message=f"{where}: {refusal.message}") from None
+            earlier[invoice.pk].append((value, line.received_on, reference, now))
+            invoice.paid_to_date += value
+            invoice.open_balance -= value
+            payments.append(Payment(invoice=invoice, amount=value, received_on=line.received_on, reference=reference,
+                                    recorded_by=user))
+        payments = Payment.objects.bulk_create(payments, batch_size=500)
+        touched = [locked[pk] for pk in ids]
+        Invoice.objects.bulk_update(touched, ["paid_to_date", "open_balance"], batch_size=500)
+        _record_each(user, "invoice.payment", [
+            (p.invoice, f"{user} recorded a payment of {p.invoice.currency} {p.amount:,} on {p.invoice}",
+             {"amount": str(p.amount)}) for p in payments])
+        _settle_each(user, touched)
+    return payments
 
 
 def credit_note_issue_check(*, user: Any, invoice: Invoice) -> None:

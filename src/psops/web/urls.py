@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import kinds  # noqa: F401  (registers the record pages and their acts)
 from .records import KINDS
-from .views import calculator, dashboards, deal_new, home, inbox, integrity, lists, records, search
+from .views import billing, calculator, dashboards, deal_new, home, inbox, integrity, lists, records, search
 
 app_name = "web"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("approvals/", lists.approvals, name="approvals"),
     path("projects/", lists.projects, name="projects"),
     path("invoices/", lists.invoices, name="invoices"),
+    path("invoices/issue/", billing.invoices_issue_run, name="invoices_issue"),
+    path("payments/import/", billing.payments_import_page, name="payments_import"),
     path("collections/", lists.collections, name="collections"),
     path("collections/remind/", lists.collections_remind, name="collections_remind"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),

@@ -42,6 +42,15 @@ def attempt(request: HttpRequest, act: Callable[[], Any], *, success: str | Call
     return result if result is not None else True
 
 
+def allows(check: Callable[..., None], **kwargs: Any) -> bool:
+    """Whether a service's check lets this act happen: how a page decides to offer it (the service asks the same)."""
+    try:
+        check(**kwargs)
+    except ApplicationError:
+        return False
+    return True
+
+
 class CappedPaginator(Paginator):
     """A paginator that counts at most `cap` rows: a list of 200,000 deals costs what one of 10,000 costs. Past the
     cap the count reads "10,000+" (`count_label`), the pages stop at the cap and a filter narrows the rest; a page

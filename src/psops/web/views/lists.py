@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from psops.approvals.selectors import SERVICE_LEVEL_DAYS, approval_list, approval_rows, may_list_approvals
+from psops.billing.models import Invoice
 from psops.billing.selectors import (
     REMINDER_EVERY,
     collection_cases,
@@ -21,8 +22,14 @@ from psops.billing.selectors import (
     invoice_rows,
     may_list_invoices,
 )
-from psops.billing.services import collection_remind_due, collection_remind_due_check, reminder_run_summary
-from psops.core.errors import ApplicationError
+from psops.billing.services import (
+    BATCH_MAX,
+    collection_remind_due,
+    collection_remind_due_check,
+    invoices_issue_check,
+    payment_record_check,
+    reminder_run_summary,
+)
 from psops.crm.selectors import may_list_deals, opportunity_list
 from psops.delivery.selectors import may_list_projects, project_list
 from psops.workflow.selectors import invoices_overdue, my_open_deals, projects_of_engineer, projects_to_advance
@@ -36,7 +43,7 @@ from ..lists import (
     filters_of,
     sort_of,
 )
-from .common import attempt, paginate, role_required
+from .common import allows, attempt, paginate, role_required
 
 DEAL_SORTS = {"account": "account__name", "deal": "name", "stage": "stage", "segment": "segment",
               "owner": "owner__username", "close": "close_date", "amount": "amount", "ps": "ps_total"}
@@ -121,7 +128,13 @@ def invoices(request):
     if filters.get("overdue"):
         rows_qs = rows_qs.filter(invoices_overdue())
     page, context = _page(request, form=form, sort=sort, rows_qs=rows_qs)
-    return render(request, "web/lists/invoices.html", {**context, "rows": invoice_rows(list(page.object_list))})
+    rows = invoice_rows(list(page.object_list))
+    # Drafts are issued from here in a billing run, and payments recorded from a bank file, by whoever may.
+    can_issue = (any(i.state == Invoice.State.DRAFT for i in rows)
+                 and allows(invoices_issue_check, user=request.user))
+    return render(request, "web/lists/invoices.html", {
+        **context, "rows": rows, "can_issue": can_issue, "can_import": allows(payment_record_check, user=request.user),
+        "batch_max": BATCH_MAX})
 
 
 @login_required
@@ -133,11 +146,8 @@ def collections(request):
     sort = sort_of(request, COLLECTION_SORTS, "due")
     page, context = _page(request, form=form, sort=sort,
                           rows_qs=collection_cases(user=request.user, filters=filters_of(form)))
-    try:  # the reminder run is offered to whoever the service lets run it
-        collection_remind_due_check(user=request.user)
-        can_remind = True
-    except ApplicationError:
-        can_remind = False
+    # the reminder run is offered to whoever the service lets run it
+    can_remind = allows(collection_remind_due_check, user=request.user)
     return render(request, "web/lists/collections.html",
                   {**context, "rows": collection_rows(list(page.object_list)), "can_remind": can_remind,
                    "remind_every": REMINDER_EVERY.days})
