@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from psops.activity.services import events_record, notify, notify_each, threads_of
 from psops.approvals.services import approvers_for
+from psops.core.bulk import update_each
 from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount, quantize
 from psops.core.permissions import require
@@ -242,17 +243,20 @@ def invoices_issue(*, user: Any, invoices: Iterable[Invoice | int], issue_date: 
             invoice.due_date = day + dt.timedelta(days=invoice.net_days)
             invoice.issued_by = user
             invoice.open_balance = invoice.amount
-        Invoice.objects.bulk_update(locked, ["state", "number", "issue_date", "due_date", "issued_by",
-                                             "open_balance"], batch_size=500)
+        update_each(Invoice, ["state", "number", "issue_date", "due_date", "issued_by", "open_balance"], [
+            (i.pk, i.state, i.number, i.issue_date, i.due_date, user.pk, i.open_balance) for i in locked])
         _record_each(user, "invoice.issued", [
             (i, f"{user} issued {i}: {i.currency} {i.amount:,}, due {i.due_date}", None) for i in locked])
         _keep_cases({i.project_id for i in locked})
     return locked
 
 
-def _record_each(actor: Any, verb: str, said: list[tuple[Invoice, str, dict | None]]) -> None:
-    """`_record` for many invoices in one INSERT: (invoice, message, data) each."""
-    threads = threads_of([i.project.ps_opportunity.parent for i, _, _ in said])
+def _record_each(actor: Any, verb: str, said: list[tuple[Invoice, str, dict | None]],
+                 threads: dict[int, int] | None = None) -> None:
+    """`_record` for many invoices in one INSERT: (invoice, message, data) each. `threads` (deal id -> thread id,
+    from `threads_of`) saves reading them again."""
+    if threads is None:
+        threads = threads_of([i.project.ps_opportunity.parent for i, _, _ in said])
     events_record(actor=actor, verb=verb, subject_model=Invoice, rows=(
         (i.pk, threads[i.project.ps_opportunity.parent_id], message, data) for i, message, data in said))
 
@@ -298,15 +302,16 @@ def _settle(actor: Any, invoice: Invoice) -> None:
     _settle_each(actor, [invoice])
 
 
-def _settle_each(actor: Any, invoices: list[Invoice]) -> None:
-    """`_settle` for many locked invoices at once; the caller has saved their amounts."""
+def _settle_each(actor: Any, invoices: list[Invoice], threads: dict[int, int] | None = None) -> None:
+    """`_settle` for many locked invoices at once; the caller has saved their amounts (`threads` as
+    `_record_each`)."""
     paid = [i for i in invoices if i.state == Invoice.State.ISSUED and invoice_balance(i) == 0]
     for invoice in paid:
         invoice.mark_paid()
     if paid:
         Invoice.objects.filter(pk__in=[i.pk for i in paid], state=Invoice.State.ISSUED).update(
             state=Invoice.State.PAID)
-        _record_each(actor, "invoice.paid", [(i, f"{i} is settled", None) for i in paid])
+        _record_each(actor, "invoice.paid", [(i, f"{i} is settled", None) for i in paid], threads)
     cases = _keep_cases({i.project_id for i in invoices})
     done = {i.project_id for i in invoices if i.state != Invoice.State.ISSUED}
     closing = [c for c in cases if c.state == CollectionCase.State.OPEN and c.project_id in done]
@@ -435,11 +440,13 @@ def payments_record(*, user: Any, lines: list[PaymentLine]) -> list[Payment]:
                                     recorded_by=user))
         payments = Payment.objects.bulk_create(payments, batch_size=500)
         touched = [locked[pk] for pk in ids]
-        Invoice.objects.bulk_update(touched, ["paid_to_date", "open_balance"], batch_size=500)
+        update_each(Invoice, ["paid_to_date", "open_balance"], [(i.pk, i.paid_to_date, i.open_balance)
+                                                                for i in touched])
+        threads = threads_of([i.project.ps_opportunity.parent for i in touched])
         _record_each(user, "invoice.payment", [
             (p.invoice, f"{user} recorded a payment of {p.invoice.currency} {p.amount:,} on {p.invoice}",
-             {"amount": str(p.amount)}) for p in payments])
-        _settle_each(user, touched)
+             {"amount": str(p.amount)}) for p in payments], threads)
+        _settle_each(user, touched, threads)
     return payments
 
 
