@@ -201,11 +201,14 @@ def test_the_command_records_a_bank_file_or_nothing(people, tmp_path):
     out = io.StringIO()
     call_command("payments_import", str(good), "--as", "finance", stdout=out)
     assert out.getvalue().startswith("Recorded 2 payments on 2 invoices") and "1 of them now paid" in out.getvalue()
+    one = tmp_path / "one.csv"  # a file of one line still names it
+    one.write_bytes(csv_of(f"{b.number},{b.amount},2026-11-21,B-3"))
     before = book()
     for args, says in [((str(good), "--as", "finance"), "Line 2: This payment"),
                        ((str(good), "--as", "nobody"), "No user named 'nobody'"),
                        ((str(good), "--as", "sal"), "Only Finance records payments"),
-                       ((str(tmp_path / "missing.csv"), "--as", "finance"), "Cannot read")]:
+                       ((str(tmp_path / "missing.csv"), "--as", "finance"), "Cannot read"),
+                       ((str(one), "--as", "finance"), "Line 2: INV-")]:
         with pytest.raises(CommandError) as refused:
             call_command("payments_import", *args)
         assert refused.value.returncode == 2 and says in str(refused.value), str(refused.value)

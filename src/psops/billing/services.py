@@ -429,7 +429,7 @@ def payments_record(*, user: Any, lines: list[PaymentLine]) -> list[Payment]:
                                            message=f"{invoice} has {invoice.currency} {invoice.open_balance:,} open; "
                                                    f"a payment of {value:,} is more than that.", field="amount")
             except ApplicationError as refusal:
-                if not many:
+                if not many and line.line is None:
                     raise
                 where = f"Line {line.line if line.line is not None else n}"
                 raise ApplicationError(code=refusal.code, message=f"{where}: {refusal.message}") from None

@@ -134,7 +134,7 @@ def invoices(request):
                  and allows(invoices_issue_check, user=request.user))
     return render(request, "web/lists/invoices.html", {
         **context, "rows": rows, "can_issue": can_issue, "can_import": allows(payment_record_check, user=request.user),
-        "batch_max": BATCH_MAX})
+        "batch_max": f"{BATCH_MAX:,}"})
 
 
 @login_required
