@@ -133,6 +133,7 @@ def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Ki
         raise ApplicationError(code="wrong-thread", message="A reply must stay in its thread.", field="parent")
     names = set(MENTION.findall(body))
     mentioned = list(get_user_model().objects.filter(username__in=names, is_active=True)) if names else []
+    mentioned, unseen = _who_sees(thread, mentioned)
     with transaction.atomic():
         # The thread's row is the lock: of two posts at once, the second waits and then finds the first.
         list(Thread.objects.select_for_update().filter(pk=thread.pk).values_list("pk", flat=True))
@@ -154,7 +155,20 @@ def message_post(*, user: Any, thread: Thread, body: str, kind: str = Message.Ki
                    text=f"{user} mentioned you in '{thread.title}': {body[:200]}", subject=thread)
         event_record(actor=user, subject=thread.root or thread, verb=f"message.{kind}", thread=thread,
                      message=f"{user} posted a {Message.Kind(kind).label.lower()}")
+    msg.unseen_mentions = unseen  # type: ignore[attr-defined]  # for the page to say who was not told
     return msg
+
+
+def _who_sees(thread: Thread, people: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The people named in a message on a deal's thread who see that deal (decision 0008), and those who do not: a
+    mention notifies only whoever could open the deal, so the text of a deal they may not see never reaches them."""
+    from psops.crm.models import Opportunity
+    from psops.crm.scope import sees
+
+    root = thread.root
+    if not people or not isinstance(root, Opportunity):
+        return people, []
+    return [p for p in people if sees(p, root)], [p for p in people if not sees(p, root)]
 
 
 def notifications_mark_read(*, user: Any, ids: list[int] | None = None) -> int:

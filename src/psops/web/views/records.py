@@ -118,6 +118,16 @@ def record_act(request, model_name: str, pk: int, code: str):
     return redirect(f"web:{target._meta.model_name}", target.pk)
 
 
+def _posted(posted: Message) -> str:
+    if getattr(posted, "already_posted", False):
+        return "Already posted: the thread keeps this message once."
+    unseen = getattr(posted, "unseen_mentions", [])
+    if unseen:
+        names = ", ".join(f"@{u.username}" for u in unseen)
+        return f"Posted to the engagement's thread. Not notified, as they do not see this deal: {names}."
+    return "Posted to the engagement's thread."
+
+
 @require_POST
 @login_required
 def record_message(request, model_name: str, pk: int):
@@ -133,8 +143,7 @@ def record_message(request, model_name: str, pk: int):
         attempt(request, lambda: message_post(user=request.user, thread=thread, body=form.cleaned_data["body"],
                                               kind=form.cleaned_data["kind"] or Message.Kind.COMMENT,
                                               subject=record, parent=parent),
-                success=lambda posted: ("Already posted: the thread keeps this message once." if posted.already_posted
-                                        else "Posted to the engagement's thread."))
+                success=_posted)
     else:
         messages.error(request, "Write a message before posting.")
     return redirect(f"web:{model_name}", pk)
