@@ -51,3 +51,23 @@ def test_a_mistyped_proxy_is_refused_loudly(settings):
     settings.TRUSTED_PROXIES = ["10.0.0.300"]
     with pytest.raises(ImproperlyConfigured, match="10.0.0.300"):
         address("10.0.0.2", CLIENT)
+
+
+@pytest.mark.parametrize("proxies, remote, secure", [
+    ([], "10.0.0.2", False),                # no proxy trusted: a client's "https" is not believed
+    (["10.0.0.0/24"], "203.0.113.5", False),  # not from the proxy
+    (["10.0.0.0/24"], "10.0.0.2", True),     # from the proxy
+    (["unix"], "", True),                     # the proxy over a Unix socket
+])
+def test_x_forwarded_proto_is_believed_only_from_a_trusted_proxy(settings, proxies, remote, secure):
+    from psops.core.middleware import ForwardedProtoMiddleware
+
+    settings.TRUSTED_PROXIES = proxies
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    seen = {}
+
+    def view(request):
+        seen["secure"] = request.is_secure()
+
+    ForwardedProtoMiddleware(view)(RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_PROTO="https"))
+    assert seen["secure"] is secure

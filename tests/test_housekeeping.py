@@ -27,14 +27,13 @@ def test_prune_deletes_only_what_is_done_and_old(monkeypatch):
 
     gone = [timer(n, old, "true") for n in range(7)]
     kept = [timer(100, old, Timer.FAILED), timer(101, recent, "true"), timer(102)]
-    workers = {state: TaskWorker.objects.create(worker_id=f"w-{state}-{when}", state=state, started_at=at,
-                                                seen_at=at)
-               for state in ("running", "stopped", "lost") for when, at in (("old", old), ("new", recent))}
-    tasks = {}
+    for state in ("running", "stopped", "lost"):
+        for when, at in (("old", old), ("new", recent)):
+            TaskWorker.objects.create(worker_id=f"w-{state}-{when}", state=state, started_at=at, seen_at=at)
     for status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED, TaskResultStatus.READY):
-        tasks[status] = DBTaskResult.objects.create(task_path="psops.x", status=status, args_kwargs={},
-                                                    queue_name="default", backend_name="default",
-                                                    finished_at=old if status != TaskResultStatus.READY else None)
+        DBTaskResult.objects.create(task_path="psops.x", status=status, args_kwargs={},
+                                    queue_name="default", backend_name="default",
+                                    finished_at=old if status != TaskResultStatus.READY else None)
     monkeypatch.setattr(housekeeping, "BATCH", 3)  # three batches of timers
     out = io.StringIO()
     call_command("prune", stdout=out)

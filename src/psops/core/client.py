@@ -70,6 +70,12 @@ def _trusted(address: IPAddress | None, networks: tuple[IPNetwork, ...], unix: b
     return any(address in network for network in networks)
 
 
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the peer is one of PSOPS_TRUSTED_PROXIES, whose forwarded headers may be believed."""
+    networks, unix = trusted_proxies()
+    return bool(networks or unix) and _trusted(_ip(request.META.get("REMOTE_ADDR", "") or ""), networks, unix)
+
+
 def client_address(request: HttpRequest) -> str:
     """The client's IP address: the peer (REMOTE_ADDR), unless the peer is one of PSOPS_TRUSTED_PROXIES; then the
     right-most address in X-Forwarded-For that is not a trusted proxy. Entries left of that one were written by the

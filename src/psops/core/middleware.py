@@ -1,6 +1,20 @@
 from django.conf import settings
 
-from .client import reset_current_request, set_current_request
+from .client import from_trusted_proxy, reset_current_request, set_current_request
+
+
+class ForwardedProtoMiddleware:
+    """Believes X-Forwarded-Proto only from PSOPS_TRUSTED_PROXIES: from any other peer the header is dropped before
+    Django reads it (SECURE_PROXY_SSL_HEADER), so a client talking plain HTTP cannot pass its request off as HTTPS.
+    First in the middleware list."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not from_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:
