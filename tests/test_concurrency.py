@@ -11,13 +11,14 @@ from django.db import connection
 from psops.activity.models import TimelineEvent
 from psops.approvals import services as approvals
 from psops.approvals.models import ApprovalRequest, Decision
-from psops.billing.models import Invoice
+from psops.billing import services as billing
+from psops.billing.models import Invoice, Payment
 from psops.crm.models import PSOpportunity
 from psops.delivery.models import Project
 from psops.estimating import services as estimating
 from psops.estimating.models import Rom
 from psops.workflow import services as workflow
-from tests.builders_concurrency import race, rom_waiting_for_approval, sow_signed, staff
+from tests.builders_concurrency import project_in_delivery, race, rom_waiting_for_approval, sow_signed, staff
 
 pytestmark = [
     pytest.mark.postgres,
@@ -120,3 +121,37 @@ def test_four_posts_of_create_the_ps_opportunity_open_one():
         assert ps == winners[0].value
         assert Rom.objects.get(pk=rom_pk).ps_opportunity_id == ps.pk
         assert TimelineEvent.objects.filter(verb="ps_opportunity.created", subject_id=ps.pk).count() == 1
+
+
+def bank_file(username, invoice_pks, reference):
+    """Finance importing a bank file that pays the invoices in full, in the order given."""
+    def prepare():
+        user = User.objects.get(username=username)
+        invoices = [Invoice.objects.get(pk=pk) for pk in invoice_pks]
+        return lambda: billing.payments_record(user=user, lines=[
+            billing.PaymentLine(i, i.amount, i.issue_date, f"{reference}-{i.pk}") for i in invoices])
+    return prepare
+
+
+def test_two_bank_files_paying_the_same_invoices_at_once_record_one():
+    """Two imports that pay the same invoices, listed in opposite orders: the invoices are locked in id order, so
+    neither waits on the other in a circle (no deadlock); the second finds them paid and records nothing."""
+    people = staff()
+    fin = people["finance"]
+    for round_ in range(ROUNDS):
+        pks = []
+        for n in range(3):
+            project = project_in_delivery(people, name=f"Bank Race {round_} {n}").project
+            invoice = project.invoices.get()
+            billing.invoice_issue(user=fin, invoice=invoice)
+            pks.append(invoice.pk)
+
+        outcomes = race(bank_file("finance", pks, "A"), bank_file("finance", list(reversed(pks)), "B"))
+
+        winners = [o for o in outcomes if o.refused is None]
+        losers = [o for o in outcomes if o.refused is not None]
+        assert len(winners) == 1 and len(losers) == 1, f"round {round_}: {outcomes}"
+        assert losers[0].refused.code == "invoice-not-open", f"round {round_}: {losers}"
+        assert Payment.objects.filter(invoice_id__in=pks).count() == 3
+        assert set(Invoice.objects.filter(pk__in=pks).values_list("state", "open_balance")) == {("paid", 0)}
+        assert TimelineEvent.objects.filter(verb="invoice.paid", subject_id__in=pks).count() == 3
