@@ -33,6 +33,8 @@ def test_the_completion_page_shows_the_work_and_the_deadline(sent, client):
     for text in (e.project.name, e.project.sow.title, f"by the end of {deadline:%Y-%m-%d}", "Accept as complete",
                  "Not complete"):
         assert text in page, text
+    # The customer has no home here: the name in the header is not a link to the staff login.
+    assert '<span class="brand">psops</span>' in page and 'class="brand" href' not in page
 
 
 def test_accepting_completion_completes_the_project(sent, customer_post):

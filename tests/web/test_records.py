@@ -1,5 +1,7 @@
 """Record pages: who sees them, which acts they offer, and what an act does (or refuses) through the browser's door."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -97,7 +99,14 @@ def test_a_form_error_shows_beside_its_field_and_changes_nothing(client, demo):
     events = TimelineEvent.objects.count()
     response = client.post(reverse("web:act", args=["project", project.pk, "progress"]), {"progress-percent": "150"})
     assert response.status_code == 400
-    assert 'id="id_progress-percent-error"' in response.content.decode()
+    page = response.content.decode()
+    assert 'id="id_progress-percent_error"' in page
+    # Every id a field says describes it (its help and its error) is on the page, so a screen reader reads them.
+    described = re.findall(r'aria-describedby="([^"]+)"', page)
+    assert any("id_progress-percent_error" in d for d in described)
+    for ids in described:
+        for one in ids.split():
+            assert f'id="{one}"' in page, one
     assert TimelineEvent.objects.count() == events
 
 
