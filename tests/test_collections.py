@@ -282,3 +282,18 @@ def test_a_reminder_by_hand_builds_on_the_level_the_run_reached(people):
     services.collection_remind_due(user=people["finance"])
     services.collection_remind(user=people["finance"], case=stale)
     assert CollectionCase.objects.get(pk=fresh.pk).reminder_level == 2
+
+
+def test_the_invoice_page_shows_what_is_owed_and_the_collection_so_far(client, people):
+    fin = people["finance"]
+    case, invoice = _wrapped_up_case(people, "Omega Co", issued_days_ago=50)
+    client.force_login(fin)
+    page = client.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "no reminder or promise yet" in page and "part paid" not in page
+    services.payment_record(user=fin, invoice=invoice, amount="1000", received_on=timezone.localdate())
+    services.collection_remind(user=fin, case=case)
+    services.collection_promise(user=fin, case=case, amount="500", promised_for=dt.date(2027, 1, 15), note="CFO call")
+    page = client.get(f"/invoices/{invoice.pk}/").content.decode()
+    owed = f"{invoice.amount - 1000:,}"
+    assert f"USD {owed}" in page and "part paid" in page
+    assert "Reminder (level 1)" in page and "Promise to pay of USD 500.00 by 2027-01-15 — CFO call" in page

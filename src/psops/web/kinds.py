@@ -8,13 +8,14 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from psops.accounts import roles
 from psops.approvals import services as approvals
 from psops.approvals.models import ApprovalRequest
 from psops.billing import services as billing
-from psops.billing.models import CollectionCase, Invoice, WriteOff
+from psops.billing.models import CollectionAction, CollectionCase, Invoice, WriteOff
 from psops.core.errors import ApplicationError
 from psops.core.formfields import MoneyFormField, QuantityFormField, QuickSelect, WholeNumberFormField
 from psops.core.money import parse_amount
@@ -599,11 +600,12 @@ class NoteForm(forms.Form):
 
 
 def _case(invoice):
-    """The engagement's open collection case, read once per page (every invoice act asks for it)."""
-    if not hasattr(invoice, "_open_collection_case"):
-        invoice._open_collection_case = CollectionCase.objects.filter(
-            project=invoice.project, state=CollectionCase.State.OPEN).first()
-    return invoice._open_collection_case
+    """The engagement's open collection case (the invoice page reads it with the invoice, and every act asks)."""
+    try:
+        case = invoice.project.collection
+    except CollectionCase.DoesNotExist:
+        return None
+    return case if case.state == CollectionCase.State.OPEN else None
 
 
 def _on_case(check, user, invoice):
@@ -629,8 +631,12 @@ def _on_write_off(check, user, invoice):
 
 
 register_kind(Kind("invoice", "invoices",
-                   lambda pk: Invoice.objects.select_related("project__ps_opportunity__parent__account", "project__sow")
-                   .prefetch_related("payments", "credit_notes", "write_offs").get(pk=pk),
+                   lambda pk: Invoice.objects.select_related("project__ps_opportunity__parent__account", "project__sow",
+                                                             "project__collection")
+                   .prefetch_related("payments", "credit_notes", "write_offs", Prefetch(
+                       "project__collection__actions", to_attr="latest_actions",
+                       queryset=CollectionAction.objects.select_related("by").order_by("-created_at", "-id")[:5]))
+                   .get(pk=pk),
                    lambda i: i.project.ps_opportunity.parent, "web/facts/invoice.html"))
 ISSUED = Invoice.State.ISSUED
 register(
