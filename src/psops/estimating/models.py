@@ -216,5 +216,10 @@ class RomVersion(models.Model):
         raise ApplicationError(code="rom-version-fixed", message=f"{self} is kept; ROM versions are never deleted.")
 
     @property
+    def shown_on(self) -> Rom:
+        """The record whose page shows this version (a version has no page of its own)."""
+        return self.rom
+
+    @property
     def flag_codes(self) -> list[str]:
         return [f["code"] for f in self.flags]

@@ -27,7 +27,7 @@ class Act:
     code: str
     label: str
     run: Callable[[Any, Any, dict], Any]  # (user, record, cleaned form data) -> result
-    success: str
+    success: str | Callable[[Any], str]  # the message shown when done, or made from the service's result
     perm: str | None = None  # the role's rules permission, asked with the record as the object before `when`
     when: Callable[[Any], bool] = lambda record: True
     form: type[forms.BaseForm] | None = None

@@ -32,6 +32,7 @@ from psops.estimating.models import Rom
 from psops.sales import services as sales
 from psops.sales.choices import BillingTerms
 from psops.sales.models import Quote, Sow
+from psops.web.templatetags.psops import role_names
 from psops.workflow import services as workflow
 
 from .acts import Act, register
@@ -241,12 +242,20 @@ register_kind(Kind("quote", "quotes",
                    lambda pk: Quote.objects.select_related("ps_opportunity__parent__account", "sent_to")
                    .prefetch_related("lines").get(pk=pk),
                    lambda q: q.ps_opportunity.parent, "web/facts/quote.html"))
+def _submitted(request) -> str:
+    """What "Submit" did: approved at once, or whose approvals it now waits for."""
+    if request is None:
+        return "Approved at once: the approval policy asks for no approval for this quote. Send it to the customer."
+    needed = "; ".join(f"{r.label} (the {role_names(r.approvers)})" for r in request.requirements.all()
+                       if not r.satisfied)
+    return f"Sent for approval: {needed}. The approvers are notified."
+
+
 register(
     "quote",
     Act("submit", "Submit", when=lambda q: q.state == Quote.State.DRAFT,
         check=lambda user, q: sales.quote_submit_check(user=user, quote=q),
-        run=lambda user, q, d: sales.quote_submit(user=user, quote=q),
-        success="Submitted: approved at once when the policy asks for nothing, otherwise sent to its approvers."),
+        run=lambda user, q, d: sales.quote_submit(user=user, quote=q), success=_submitted),
     Act("send", "Send to the customer", form=ContactForm, form_kwargs=_account_of_quote,
         when=lambda q: q.state == Quote.State.APPROVED,
         check=lambda user, q: sales.quote_send_check(user=user, quote=q),

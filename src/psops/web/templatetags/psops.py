@@ -4,6 +4,7 @@ from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from psops.accounts import roles
 from psops.core.money import fmt
 
 register = template.Library()
@@ -17,7 +18,8 @@ def record_url(obj) -> str:
     try:
         return reverse(f"web:{obj._meta.model_name}", args=[obj.pk])
     except NoReverseMatch:
-        return ""
+        # A part of a record (a ROM's version) links to the page of the record that shows it.
+        return record_url(obj.shown_on) if hasattr(type(obj), "shown_on") else ""
 
 
 @register.simple_tag
@@ -30,6 +32,12 @@ def record_link(obj, label=None):
 @register.filter
 def money(amount: Decimal | None, currency: str = "USD") -> str:
     return fmt(amount, currency)
+
+
+@register.filter
+def role_names(codes) -> str:
+    """Role codes as people read them: "PS Manager or Dir. CS"."""
+    return " or ".join(roles.ROLES.get(code, code) for code in codes or [])
 
 
 @register.filter
