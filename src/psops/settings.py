@@ -134,6 +134,8 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
+# Dates are written the ISO way everywhere (psops.formats, decision 0016).
+FORMAT_MODULE_PATH = ["psops.formats"]
 TIME_ZONE = env.str("PSOPS_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -215,7 +215,7 @@ def test_finance_ages_receivables_as_of_a_past_day(client, demo):
     response = client.get(f"/dashboards/?as_of={before:%Y-%m-%d}")
     page = response.content.decode()
     assert response.status_code == 200
-    assert f"Nothing was owed at the end of {before:%d %b %Y}." in page
+    assert f"Nothing was owed at the end of {before:%Y-%m-%d}." in page
     assert f'value="{before:%Y-%m-%d}"' in page  # the form keeps the day asked for
     # Refused days are said, and the figures shown are today's.
     tomorrow = timezone.localdate() + dt.timedelta(days=1)

@@ -154,7 +154,7 @@ def receivables(user: Any, today: dt.date, as_of: dt.date | None = None) -> Pane
         return None
     currency = settings.PSOPS["DEFAULT_CURRENCY"]
     owed = sum(totals.values(), Decimal("0.00"))
-    when = f"at the end of {as_of:%d %b %Y}" if as_of else "now"
+    when = f"at the end of {as_of:%Y-%m-%d}" if as_of else "now"
     chart = bar_chart(chart_id="chart-ageing", title=f"Accounts receivable by age, {when}",
                       labels=BUCKETS if owed else [], series=Series("Open balance", [totals[b] for b in BUCKETS]),
                       value_format=_money(currency), axis_format=compact, empty_text="Nothing is owed")

@@ -21,7 +21,7 @@ def _as_of(raw: str, today: dt.date) -> tuple[dt.date | None, str]:
     except ValueError:
         return None, f"'{raw[:20]}' is not a date (use YYYY-MM-DD); receivables are shown as of now."
     if day > today:
-        return None, f"{day:%d %b %Y} has not ended yet; receivables are shown as of now."
+        return None, f"{day:%Y-%m-%d} has not ended yet; receivables are shown as of now."
     return (None if day == today else day), ""
 
 
