@@ -33,3 +33,18 @@ def test_a_wrong_password_is_refused_with_a_message(visit):
         person.page.click("button[type=submit]")
     assert "correct username and password" in person.page.content()
     assert person.page.url.endswith("/accounts/login/")
+
+
+def test_a_form_sent_back_puts_the_focus_on_the_first_field_to_fix(visit):
+    person = visit("sal").login("sal")
+    person.go("/deals/new/")
+    with person.page.expect_navigation():
+        person.page.click("button:has-text('Create the deal')")
+    assert person.page.locator(".field.invalid").count() >= 1
+    focused = person.page.evaluate("document.activeElement.id")
+    first = person.page.locator(".field.invalid input, .field.invalid select").first.get_attribute("id")
+    assert focused == first and focused
+    # The message that field says describes it is the one shown beside it.
+    described = person.page.locator(f"#{first}").get_attribute("aria-describedby") or ""
+    assert f"{first}_error" in described.split()
+    assert person.page.locator(f"#{first}_error").inner_text().strip()
