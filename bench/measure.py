@@ -392,6 +392,72 @@ class Bench:
         self.rows.append(row)
         self.say(f"  {row.name}: {row.rate or 0:.0f}/s ({row.note})")
 
+    def documents(self, invoices: int = 1000, workers: int = 2) -> None:
+        """One SOW PDF made in this process (facts read, template filled, PDF laid out), and `invoices` invoice PDFs
+        queued at once and made by `workers` `psops worker --batch` processes, as a billing run's PDFs are. The
+        invoices' documents and files are deleted afterwards."""
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
+
+        from django.contrib.contenttypes.models import ContentType
+
+        from psops.billing.models import Invoice
+        from psops.documents import services as documents
+        from psops.documents.models import Document, Kind
+        from psops.sales.models import Sow
+
+        sow = Sow.objects.order_by("-id").first()
+        row = Row("one SOW PDF (facts, template, layout)", target="p95 <= 1000 ms")
+        if sow is None:
+            row.met, row.note = False, "no SOW in the data set"
+        else:
+            probe = Document(subject_type=ContentType.objects.get_for_model(Sow), subject_id=sow.pk, kind=Kind.SOW,
+                             format="pdf", version=1, template=documents.template_in_use(Kind.SOW))
+            runs = sample(lambda: documents._render_bytes(probe, sow), runs=10, budget=self.budget, warmup=1)
+            row.p50, row.p95 = percentile(runs, 0.5), percentile(runs, 0.95)
+            row.met = row.p95 <= 1000
+            row.note = f"{len(runs)} runs, {sow}"
+        self.rows.append(row)
+        self.say(f"  {row.name}: p50 {row.p50 or 0:.0f} ms, p95 {row.p95 or 0:.0f} ms")
+
+        picked = list(Invoice.objects.filter(state="issued").select_related("project__ps_opportunity__parent")
+                      .order_by("-id")[:invoices])
+        row = Row(f"{len(picked):,} invoice PDFs, {workers} psops workers", target="<= 300 s")
+        media = tempfile.mkdtemp(prefix="psops-bench-media-")
+        queued = []
+        try:
+            Document.objects.filter(state__in=["queued", "rendering"]).delete()  # left by an interrupted run
+            documents.documents_queue(user=None, records=picked, kind=Kind.INVOICE)
+            queued = list(Document.objects.filter(state="queued", kind=Kind.INVOICE).values_list("pk", flat=True))
+            here = Path(__file__).resolve().parent
+            env = {**os.environ, "PSOPS_MEDIA_ROOT": media, "DJANGO_SETTINGS_MODULE": "bench_settings",
+                   "PYTHONPATH": os.pathsep.join([str(here.parent / "src"), str(here)])}
+            command = [str(Path(sys.executable).with_name("psops")), "worker", "--batch", "--no-reload",
+                       "--no-startup-delay", "--interval", "0", "--verbosity", "0"]
+            started = time.perf_counter()
+            running = [subprocess.Popen([*command, "--worker-id", f"bench-documents-{n}"], env=env)
+                       for n in range(workers)]
+            for process in running:
+                process.wait(timeout=1800)
+            elapsed = time.perf_counter() - started
+            made = Document.objects.filter(pk__in=queued, state="ready").count()
+            failed = Document.objects.filter(pk__in=queued).exclude(state="ready").count()
+            row.rate = made / elapsed if elapsed else None
+            row.p50 = elapsed * 1000
+            row.met = failed == 0 and made == len(queued) and elapsed <= 300
+            row.note = f"{made} made in {elapsed:.0f} s" + (f", {failed} NOT MADE" if failed else "")
+        except Exception as exc:
+            row.met, row.note = False, f"error: {type(exc).__name__}: {str(exc)[:120]}"
+        finally:
+            Document.objects.filter(pk__in=queued).delete()
+            subprocess.run(["rm", "-rf", media], check=False)
+        self.rows.append(row)
+        self.say(f"  {row.name}: {row.note}")
+
+
 def _serve(port: int, workers: int):
     """gunicorn serving the app with the benchmark's URLs on this database, as it is served in production."""
     import os
@@ -560,7 +626,7 @@ def where_the_time_goes(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-PARTS = ("pages", "load", "ageing", "billing", "reminders", "timers")
+PARTS = ("pages", "load", "ageing", "billing", "reminders", "timers", "documents")
 
 
 def run(*, say=print, runs: int = 15, budget: float = 20.0, parts: tuple[str, ...] = PARTS) -> list[Row]:
@@ -577,7 +643,8 @@ def run(*, say=print, runs: int = 15, budget: float = 20.0, parts: tuple[str, ..
               "ageing": ("receivables ageing:", bench.ageing),
               "billing": ("billing:", bench.billing),
               "reminders": ("collections:", bench.reminders),
-              "timers": ("timers:", bench.timers)}
+              "timers": ("timers:", bench.timers),
+              "documents": ("documents:", bench.documents)}
     for part in PARTS:  # in this order, whatever the order asked
         if part in parts:
             heading, measure = stages[part]

@@ -68,6 +68,7 @@ from psops.approvals import services as approvals  # noqa: E402
 from psops.billing import services as billing  # noqa: E402
 from psops.core.errors import ApplicationError  # noqa: E402
 from psops.delivery import services as delivery  # noqa: E402
+from psops.documents import services as documents  # noqa: E402
 from psops.estimating import services as estimating  # noqa: E402
 from psops.sales import services as sales  # noqa: E402
 from psops.workflow import services as workflow  # noqa: E402
@@ -146,8 +147,13 @@ def _quote_sent(e):
     sales.quote_send(user=e.people["sal"], quote=e.quote, contact=e.contact)
 
 
+def shown(record, kind: str) -> str:
+    """The SHA-256 of the document the customer's page shows, which their answer sends back (as the page does)."""
+    return documents.current_document(record, kind).sha256
+
+
 def _quote_accepted(e):
-    sales.quote_accept(customer=e.buyer, quote=e.quote)
+    sales.quote_accept(customer=e.buyer, quote=e.quote, document_sha256=shown(e.quote, "quote"))
 
 
 def _sow(e):
@@ -174,7 +180,8 @@ def _sow_sent(e):
 
 
 def _sow_signed(e):
-    sales.sow_sign(customer=e.buyer, sow=e.sow, name="Casey Customer", title="VP Engineering")
+    sales.sow_sign(customer=e.buyer, sow=e.sow, name="Casey Customer", title="VP Engineering",
+                   document_sha256=shown(e.sow, "sow"))
 
 
 def _won(e):
@@ -236,7 +243,8 @@ def _wrapped_up(e):
 
 
 def _signed_off(e):
-    delivery.sign_off_sign(customer=e.buyer, request=e.sign_off, name="Casey Customer", title="VP Engineering")
+    delivery.sign_off_sign(customer=e.buyer, request=e.sign_off, name="Casey Customer", title="VP Engineering",
+                           document_sha256=e.sign_off.document.sha256)
 
 
 def _write_off_requested(e):

@@ -19,6 +19,7 @@ from psops.billing import services
 from psops.billing.imports import read_payments
 from psops.billing.models import CollectionCase, Invoice, Payment
 from psops.core.errors import ApplicationError
+from psops.documents.services import latest_document, template_in_use
 from psops.workflow import invariants
 from tests.builders import signed_project
 from tests.factories import make_deal
@@ -50,6 +51,7 @@ def test_a_billing_run_issues_every_draft_at_a_cost_that_does_not_grow(people):
     first, second = drafts(people, 2), drafts(people, 5)
     day = dt.date(2026, 11, 2)
     services.invoices_issue_check(user=fin)  # reads the user's roles once, as any first act does
+    template_in_use("invoice")  # the shipped invoice template becomes version 1 on its first use, once
     with CaptureQueriesContext(connection) as small:
         services.invoices_issue(user=fin, invoices=first, issue_date=day)
     with CaptureQueriesContext(connection) as large:
@@ -62,6 +64,10 @@ def test_a_billing_run_issues_every_draft_at_a_cost_that_does_not_grow(people):
         assert invoice.open_balance == invoice.amount and invoice.issued_by == fin
         assert TimelineEvent.objects.filter(verb="invoice.issued", subject_id=invoice.pk,
                                             thread__isnull=False).count() == 1
+        # Its PDF waits for the worker: queued in the same run, not made while Finance waits.
+        queued = latest_document(invoice, "invoice")
+        assert (queued.state, queued.version) == ("queued", 1)
+        assert queued.opportunity == invoice.project.ps_opportunity.parent
     assert list(invariants.balances_kept()) == []
 
 

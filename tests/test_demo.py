@@ -32,3 +32,30 @@ def test_demo_covers_the_process_and_loads_once(capsys):
     call_command("demo")
     assert "nothing added" in capsys.readouterr().out
     assert counts() == first
+
+
+def test_the_demo_engagements_have_every_document_their_step_calls_for(capsys):
+    from psops.documents.models import Document
+
+    call_command("demo")
+    assert "wait for the worker" in capsys.readouterr().out
+    call_command("documents", "render")
+    assert "Made" in capsys.readouterr().out
+    assert not Document.objects.exclude(state="ready").exists()
+    made = {(d.opportunity.account.name, d.kind, d.format)
+            for d in Document.objects.select_related("opportunity__account")}
+    wanted = {
+        ("Umbrella Health", "rom-summary", "pdf"), ("Umbrella Health", "quote", "pdf"),
+        ("Stark Industries", "quote", "pdf"), ("Stark Industries", "sow", "pdf"), ("Stark Industries", "sow", "docx"),
+        ("Wayne Enterprises", "sow", "pdf"), ("Wayne Enterprises", "invoice", "pdf"),
+        ("Acme Corp", "quote", "pdf"), ("Acme Corp", "sow", "pdf"), ("Acme Corp", "invoice", "pdf"),
+        ("Acme Corp", "sign-off", "pdf"), ("Acme Corp", "rom-summary", "pdf"),
+    }
+    assert wanted <= made, wanted - made
+    # Nothing is made before its step: no quote where the ROM still waits for approval.
+    assert not {k for a, k, _ in made if a in ("Northwind Traders", "Globex Corporation", "Initech")}
+    # The customers' answers in the demo name the very files they were shown.
+    for quote in Quote.objects.filter(state="accepted"):
+        assert quote.accepted_sha256 == quote.accepted_document.sha256
+    for sow in Sow.objects.filter(state="signed").select_related("signature__document"):
+        assert sow.signature.document_sha256 == sow.signature.document.sha256

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "psops.sales",
     "psops.delivery",
     "psops.billing",
+    "psops.documents",
     "psops.workflow",
     "psops.portal",
     "psops.web",
@@ -146,6 +147,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# Uploaded and generated files (documents, templates, the company logo): the filesystem by default; any storage
+# backend in production through STORAGES["default"].
+MEDIA_ROOT = env.path("PSOPS_MEDIA_ROOT", default=PROJECT_ROOT / "var" / "media")
+MEDIA_URL = "/media/"  # never served as such: documents are downloaded through views that check who asks
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Task leases (docs/decisions/0005-task-leases.md): a running task whose worker has not been heard from for this

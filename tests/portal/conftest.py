@@ -39,11 +39,22 @@ def sent(people, django_capture_on_commit_callbacks):
     return _sent
 
 
+def shown_fields(client, path: str) -> dict:
+    """The hidden fields of the link's page (the fingerprints of what it shows), as a browser sends them back."""
+    page = client.get(path).content.decode()
+    return dict(re.findall(r'type="hidden" name="(content_hash|document_sha256)" value="([0-9a-f]*)"', page)
+                + re.findall(r'name="(content_hash|document_sha256)" value="([0-9a-f]*)"', page))
+
+
 @pytest.fixture
 def customer_post(client):
-    """POST as the customer's browser, from a known address."""
+    """POST as the customer's browser, from a known address. As a browser would, it sends back the fingerprint of
+    the document the page offered (its hidden field), unless the test gives one."""
 
     def _post(path: str, data: dict):
+        if "document_sha256" not in data:
+            shown = re.search(r'name="document_sha256" value="([0-9a-f]*)"', client.get(path).content.decode())
+            data = {**data, "document_sha256": shown.group(1) if shown else ""}
         return client.post(path, data, REMOTE_ADDR=IP, HTTP_USER_AGENT=AGENT)
 
     return _post

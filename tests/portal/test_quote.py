@@ -8,11 +8,12 @@ import pytest
 from django.utils import timezone
 
 from psops.activity.models import TimelineEvent
+from psops.documents import services as documents
 from psops.links.models import CustomerLink
 from psops.sales import services as sales
 from psops.sales.models import Quote
 from tests.factories import db_state
-from tests.portal.conftest import AGENT, IP, link_path
+from tests.portal.conftest import AGENT, IP, link_path, shown_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,9 @@ def test_accepting_records_the_answer_and_uses_the_link(sent, client, customer_p
     assert e.ps.stage == "quote-accepted" and e.ps.ps_amount == quote.total
     event = TimelineEvent.objects.get(verb="quote.accepted")
     assert event.actor is None and e.contact.email in event.actor_label
-    assert event.data == {"ip": IP, "user_agent": AGENT}
+    shown = documents.current_document(quote, "quote")
+    assert quote.accepted_document == shown and quote.accepted_sha256 == shown.sha256 != ""
+    assert event.data == {"ip": IP, "user_agent": AGENT, "document_sha256": shown.sha256}
     assert TimelineEvent.objects.count() > events
     assert CustomerLink.objects.get().used_at is not None
 
@@ -142,7 +145,8 @@ def test_csrf_stays_on_for_the_customer(sent):
     assert state(e) == "sent" and CustomerLink.objects.get().used_at is None
     browser.get(path)
     token = browser.cookies["csrftoken"].value
-    assert browser.post(path, {"action": "accept", "csrfmiddlewaretoken": token}).status_code == 200
+    assert browser.post(path, {"action": "accept", "csrfmiddlewaretoken": token,
+                               **shown_fields(browser, path)}).status_code == 200
     assert state(e) == "accepted"
 
 

@@ -4,12 +4,14 @@ with changes, through their link."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 
 import pytest
 from django.utils import timezone
 
 from psops.activity.models import TimelineEvent
+from psops.documents import services as documents
 from psops.links.models import CustomerLink
 from psops.sales import services as sales
 from psops.sales.models import Sow, SowSignature
@@ -53,7 +55,11 @@ def test_signing_keeps_who_when_where_and_what(sent, client, customer_post):
     assert signature.content_hash == shown_hash(page) == sow.content_hash() and signature.version == sow.version
     assert timezone.now() - signature.signed_at < dt.timedelta(minutes=1)
     event = TimelineEvent.objects.get(verb="sow.signed")
-    assert event.data == {"hash": signature.content_hash, "ip": IP}
+    # The document the page offered is the one recorded, byte for byte.
+    shown = documents.current_document(sow, "sow")
+    assert signature.document == shown and signature.document_sha256 == shown.sha256
+    assert hashlib.sha256(documents.read_bytes(shown)).hexdigest() == shown.sha256
+    assert event.data == {"hash": signature.content_hash, "ip": IP, "document_sha256": shown.sha256}
     e.ps.refresh_from_db()
     assert e.ps.stage == "sow-signed"
     assert CustomerLink.objects.get(purpose="sow").used_at is not None

@@ -21,6 +21,8 @@ from psops.core.errors import ApplicationError
 from psops.core.permissions import require
 from psops.crm.models import Opportunity
 from psops.crm.services import ps_amount_follow, ps_stage, record, save_transition
+from psops.documents import services as documents
+from psops.documents.models import Kind
 from psops.estimating.models import Rom
 
 from . import policy as policy_rules
@@ -199,6 +201,8 @@ def _rom_approved(*, actor: Any, rom: Rom) -> None:
     save_transition(rom)
     record(actor=actor, opportunity=rom.opportunity, subject=rom, verb="rom.approved",
            message=f"ROM approved: {version.currency} {version.low or 0:,} to {version.high:,}")
+    # The ROM summary of the approved version, for the sales rep to share: made by the worker.
+    documents.documents_queue(user=actor, records=[rom], kind=Kind.ROM_SUMMARY)
     ps = rom.ps_opportunity
     if ps is not None and ps.is_open:
         ps_amount_follow(actor=actor, ps_opportunity=ps, amount=version.high, why="approved ROM")

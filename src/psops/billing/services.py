@@ -30,6 +30,8 @@ from psops.core.permissions import require
 from psops.crm.services import record, save_transition
 from psops.delivery.models import ChangeOrder, MilestoneAcceptance, Project, TimeEntry, WrapUp
 from psops.delivery.services import project_value, wrap_up_tick_final_invoice
+from psops.documents import services as documents
+from psops.documents.models import Kind
 from psops.sales.choices import BillingTerms
 
 from .models import CollectionAction, CollectionCase, CreditNote, Invoice, Payment, WriteOff
@@ -245,9 +247,12 @@ def invoices_issue(*, user: Any, invoices: Iterable[Invoice | int], issue_date: 
             invoice.open_balance = invoice.amount
         update_each(Invoice, ["state", "number", "issue_date", "due_date", "issued_by", "open_balance"], [
             (i.pk, i.state, i.number, i.issue_date, i.due_date, user.pk, i.open_balance) for i in locked])
+        threads = threads_of([i.project.ps_opportunity.parent for i in locked])
         _record_each(user, "invoice.issued", [
-            (i, f"{user} issued {i}: {i.currency} {i.amount:,}, due {i.due_date}", None) for i in locked])
+            (i, f"{user} issued {i}: {i.currency} {i.amount:,}, due {i.due_date}", None) for i in locked], threads)
         _keep_cases({i.project_id for i in locked})
+        # Each invoice's PDF is made by the worker: a billing run of 2,000 does not wait for 2,000 PDFs.
+        documents.documents_queue(user=user, records=locked, kind=Kind.INVOICE, threads=threads)
     return locked
 
 
@@ -473,6 +478,7 @@ def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) 
         _record(user, locked.project, locked, "invoice.credited",
                 f"{user} issued {note.number} for {locked.currency} {value:,} on {locked}: {reason}")
         _settle(user, locked)
+        documents.documents_queue(user=user, records=[note], kind=Kind.CREDIT_NOTE)
     invoice.refresh_from_db()
     return note
 

@@ -53,6 +53,23 @@ def _ago(now: dt.datetime, then: dt.datetime) -> str:
     return f"{max(0, round((now - then).total_seconds()))} s ago"
 
 
+# --- Sweeps -----------------------------------------------------------------------------------------------------------
+
+# Queues kept as rows of an app's own table (the documents waiting to be generated), worked by `psops worker` at each
+# poll after the timers. An app registers its sweep in its AppConfig.ready, so this module imports no app.
+_sweeps: list[Any] = []
+
+
+def sweep_register(sweep: Any) -> None:
+    """Add `sweep`, a function of no argument returning how many rows it worked, to every worker's poll."""
+    if sweep not in _sweeps:
+        _sweeps.append(sweep)
+
+
+def sweeps() -> list[Any]:
+    return list(_sweeps)
+
+
 # --- Workers ----------------------------------------------------------------------------------------------------------
 
 

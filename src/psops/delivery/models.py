@@ -188,6 +188,11 @@ class AcceptanceRequest(models.Model):
     ip_address = models.CharField(max_length=64, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     note = models.CharField(max_length=500, blank=True)
+    # The sign-off document sent with the request, and the SHA-256 of the file the customer was shown when they
+    # signed or replied.
+    document = models.ForeignKey("documents.Document", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    document_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-sent_at", "-id"]

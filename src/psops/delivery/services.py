@@ -26,6 +26,8 @@ from psops.core.quantities import parse as parse_quantity
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact
 from psops.crm.services import contact_check, record, save_transition
+from psops.documents import services as documents
+from psops.documents.models import Document, Kind
 from psops.links.services import link_issue
 from psops.sales.models import Sow, SowMilestone
 
@@ -363,8 +365,11 @@ def completion_request(*, user: Any, project: Project, contact: Contact) -> Acce
     return request
 
 
-def _acceptance_link(user: Any, request: AcceptanceRequest) -> str:
-    """The customer's private link to answer a completion acceptance or sign-off request, e-mailed on commit."""
+def _acceptance_link(user: Any, request: AcceptanceRequest, attached: list[Document] | None = None) -> str:
+    """The customer's private link to answer a completion acceptance or sign-off request, e-mailed on commit (with
+    the sign-off document, for a sign-off)."""
+    if attached is None:
+        attached = [request.document] if request.document is not None else []
     project, contact = request.project, request.contact
     deadline = f"{local_date(request.passive_at) - dt.timedelta(days=1):%Y-%m-%d}"  # the last business day
     who = user.get_full_name() or user.username
@@ -378,7 +383,8 @@ def _acceptance_link(user: Any, request: AcceptanceRequest) -> str:
                f"simply answer \"Accepted\" there. Without an answer by the end of {deadline}, it counts as accepted.")
     # The request kinds are named as the link purposes: "completion" and "sign-off".
     return link_issue(subject=request, purpose=request.kind, contact=contact, email_to=contact.email,
-                      email_subject=title, text=f"Hello {contact.name},\n\n{ask}")
+                      email_subject=title, text=f"Hello {contact.name},\n\n{ask}",
+                      attachments=documents.attachments(attached))
 
 
 def acceptance_resend_check(*, user: Any, request: AcceptanceRequest) -> None:
@@ -508,8 +514,11 @@ def sign_off_send(*, user: Any, project: Project, contact: Contact) -> Acceptanc
     sign_off_send_check(user=user, project=project)
     with transaction.atomic():
         request = _open_request(user=user, project=project, kind=AcceptanceRequest.Kind.SIGN_OFF, contact=contact)
+        sent = documents.documents_for_sending(user=user, record=project, kind=Kind.SIGN_OFF)
+        request.document = sent[0]
+        request.save(update_fields=["document"])
         _record(user, project, "sign_off.sent", f"{user} sent the sign-off document to {contact}")
-        _acceptance_link(user, request)
+        _acceptance_link(user, request, sent)
         wrap = WrapUp.objects.filter(project=project).first()
         if wrap is not None:
             _tick(wrap, "sign-off-sent", user, "sent")
@@ -533,17 +542,31 @@ def sign_off_send_check(*, user: Any, project: Project) -> None:
         _before_deadline(waiting, then="There is nothing more to send.")
 
 
+def _shown_sign_off(request: AcceptanceRequest, sha256: str | None) -> str:
+    """The SHA-256 of the sign-off document the customer's page showed, which must be the one sent with the
+    request; "" when the caller passes none (a service called without a page) or the request has no document."""
+    if sha256 is None or request.document is None:
+        return ""
+    if sha256 != request.document.sha256:
+        raise ApplicationError(code="document-changed", message="The document changed since it was shown to you; "
+                                                                "reload the page and read the current version.")
+    return sha256
+
+
 def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: str, title: str,
-                  now: dt.datetime | None = None) -> AcceptanceRequest:
+                  now: dt.datetime | None = None, document_sha256: str | None = None) -> AcceptanceRequest:
     """The customer signs the sign-off document (typed name and title), before its deadline; after it, the document
-    counts as accepted passively and a signature is refused ("deadline-passed"), as for completion."""
+    counts as accepted passively and a signature is refused ("deadline-passed"), as for completion. The SHA-256 of
+    the document their page showed is kept with the signature."""
     if request.kind != AcceptanceRequest.Kind.SIGN_OFF:
         raise ApplicationError(code="wrong-kind", message="This is not a sign-off document.")
     _answerable(request, customer)
     _before_deadline(request, now)
     if not ((name or "").strip() and (title or "").strip()):
         raise ApplicationError(code="signature-incomplete", message="Type your full name and your title to sign.")
+    shown = _shown_sign_off(request, document_sha256)
     with transaction.atomic():
+        request.document_sha256 = shown
         _close_request(request, AcceptanceRequest.State.ACCEPTED, customer=customer, name=name.strip(),
                        title=title.strip())
         _record(customer, request.project, "sign_off.signed", f"{name} ({title}) signed the sign-off document")
@@ -551,8 +574,8 @@ def sign_off_sign(*, customer: CustomerActor, request: AcceptanceRequest, name: 
     return request
 
 
-def sign_off_reply(*, customer: CustomerActor, request: AcceptanceRequest,
-                   now: dt.datetime | None = None) -> AcceptanceRequest:
+def sign_off_reply(*, customer: CustomerActor, request: AcceptanceRequest, now: dt.datetime | None = None,
+                   document_sha256: str | None = None) -> AcceptanceRequest:
     """The customer answers the sign-off document with a plain "accepted" through their link, without signing:
     recorded as an acceptance by reply, with the address and browser it came from. Refused after the deadline
     ("deadline-passed"): the document counts as accepted passively by then."""
@@ -560,7 +583,9 @@ def sign_off_reply(*, customer: CustomerActor, request: AcceptanceRequest,
         raise ApplicationError(code="wrong-kind", message="This is not a sign-off document.")
     _answerable(request, customer)
     _before_deadline(request, now)
+    shown = _shown_sign_off(request, document_sha256)
     with transaction.atomic():
+        request.document_sha256 = shown
         _close_request(request, AcceptanceRequest.State.REPLIED, customer=customer, note="Accepted")
         _record(customer, request.project, "sign_off.replied", f"{customer.label} replied \"accepted\" to the "
                                                                "sign-off document",

@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -77,10 +77,11 @@ def _check_usable(link: CustomerLink, now: dt.datetime) -> None:
 
 
 def link_issue(*, subject: models.Model, purpose: str, contact: Any, email_to: str, text: str,
-               email_subject: str = "") -> str:
+               email_subject: str = "", attachments: Sequence[tuple[str, bytes, str]] = ()) -> str:
     """Create a link for `contact` to act on `subject` for `purpose`, e-mail it once the surrounding transaction
     commits, and return its URL. Any earlier unused link for the same subject and purpose stops working: only the
-    latest e-mail counts. Call it inside the transaction of the act that sends the thing."""
+    latest e-mail counts. Call it inside the transaction of the act that sends the thing. `attachments` are
+    (file name, bytes, MIME type): the documents the e-mail carries."""
     if purpose not in PURPOSES.values:
         raise ApplicationError(code="invalid-purpose", message=f"Unknown link purpose '{purpose}'.")
     if not (email_to or "").strip() or "@" not in email_to:
@@ -102,9 +103,9 @@ def link_issue(*, subject: models.Model, purpose: str, contact: Any, email_to: s
                 f"This private link is for you alone and needs no account. It works once and expires on "
                 f"{timezone.localtime(expires_at):%Y-%m-%d}. Do not forward it.")
         title = email_subject or PURPOSES(purpose).label
-        to = [email_to.strip()]
+        message = EmailMessage(title, body, None, [email_to.strip()], attachments=list(attachments))
         # robust: a mail server failure after the commit is logged, never turned into an error for the sender.
-        transaction.on_commit(lambda: send_mail(title, body, None, to, fail_silently=False), robust=True)
+        transaction.on_commit(message.send, robust=True)
     return url
 
 

@@ -4,6 +4,11 @@ clear message beside the field."""
 from django import forms
 
 
+class ShownForm(forms.Form):
+    # The SHA-256 of the document the page offered: the answer is refused if the document changed since.
+    document_sha256 = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+
 class SignForm(forms.Form):
     name = forms.CharField(label="Your full name", max_length=200, strip=True,
                            widget=forms.TextInput(attrs={"autocomplete": "name"}))
@@ -11,7 +16,11 @@ class SignForm(forms.Form):
                             widget=forms.TextInput(attrs={"autocomplete": "organization-title"}))
 
 
-class SowSignForm(SignForm):
+class SignOffForm(SignForm, ShownForm):
+    pass
+
+
+class SowSignForm(SignForm, ShownForm):
     # The fingerprint of the text shown on the page: the signature is refused if the SOW changed since.
     content_hash = forms.CharField(max_length=64, min_length=64, widget=forms.HiddenInput)
 
@@ -21,7 +30,7 @@ class DeclineForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ChangesForm(forms.Form):
+class ChangesForm(ShownForm):
     changes = forms.CharField(label="The changes you need", max_length=2000, strip=True,
                               widget=forms.Textarea(attrs={"rows": 5}))
 

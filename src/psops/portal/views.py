@@ -34,12 +34,15 @@ from psops.core.errors import ApplicationError
 from psops.crm.customer import CustomerActor
 from psops.delivery import services as delivery
 from psops.delivery.models import AcceptanceRequest
+from psops.documents import services as docs
+from psops.documents.models import Document, Format, Kind
 from psops.links.models import CustomerLink
 from psops.links.services import LinkRefused, link_resolve, link_use
 from psops.sales import services as sales
 from psops.sales.models import Quote, Sow
+from psops.web.downloads import document_response
 
-from .forms import ChangesForm, DeclineForm, NotCompleteForm, SignForm, SowSignForm
+from .forms import ChangesForm, DeclineForm, NotCompleteForm, ShownForm, SignForm, SignOffForm, SowSignForm
 
 GONE_STATUS = {"link-expired": 410, "link-used": 410, "link-revoked": 410}
 Purpose = CustomerLink.Purpose
@@ -65,17 +68,27 @@ class Page:
     kind: str = ""  # for acceptance requests: the kind the subject must be
 
 
+def _shown(documents: list[Document | None]) -> dict:
+    """The documents the page offers (the first is the one the answer is about) and its SHA-256 for the forms."""
+    found = [d for d in documents if d is not None]
+    return {"documents": found, "shown": {"document_sha256": found[0].sha256 if found else ""}}
+
+
 def _quote_context(quote: Quote) -> dict:
     expired = quote.valid_until < timezone.localdate()
+    shown = _shown([docs.current_document(quote, Kind.QUOTE)])
     return {"quote": quote, "lines": quote.lines.all(), "expired": expired,
-            "open": quote.state == Quote.State.SENT and not expired, "decline_form": DeclineForm()}
+            "open": quote.state == Quote.State.SENT and not expired, "decline_form": DeclineForm(),
+            "accept_form": ShownForm(initial=shown["shown"]), **shown}
 
 
 def _sow_context(sow: Sow) -> dict:
     content_hash = sow.content_hash()
+    shown = _shown([docs.current_document(sow, Kind.SOW), docs.current_document(sow, Kind.SOW, Format.DOCX)])
     return {"sow": sow, "milestones": sow.milestones.all(), "content_hash": content_hash,
-            "open": sow.state == Sow.State.SENT, "sign_form": SowSignForm(initial={"content_hash": content_hash}),
-            "changes_form": ChangesForm()}
+            "open": sow.state == Sow.State.SENT,
+            "sign_form": SowSignForm(initial={"content_hash": content_hash, **shown["shown"]}),
+            "changes_form": ChangesForm(initial=shown["shown"]), **shown}
 
 
 def _acceptance_context(request: AcceptanceRequest) -> dict:
@@ -88,7 +101,15 @@ def _acceptance_context(request: AcceptanceRequest) -> dict:
             "passive_date": delivery.passive_acceptance_date(request),
             "business_days": settings.PSOPS["PASSIVE_ACCEPTANCE_BUSINESS_DAYS"],
             "deadline": local_date(request.passive_at) - dt.timedelta(days=1),  # last business day
-            "sign_form": SignForm(), "reason_form": NotCompleteForm()}
+            "sign_form": SignForm(), "reason_form": NotCompleteForm(), **_sign_off_shown(request)}
+
+
+def _sign_off_shown(request: AcceptanceRequest) -> dict:
+    """A sign-off page offers the document sent with the request; a completion page offers none."""
+    if request.kind != AcceptanceRequest.Kind.SIGN_OFF:
+        return {"documents": []}
+    shown = _shown([request.document])
+    return {**shown, "sign_form": SignOffForm(initial=shown["shown"]), "reply_form": ShownForm(initial=shown["shown"])}
 
 
 def _settle_if_overdue(subject: Any) -> Any:
@@ -105,7 +126,9 @@ PAGES = {
     Purpose.QUOTE: Page(
         template="portal/quote.html", model=Quote, context=_quote_context,
         actions={
-            "accept": Action(run=lambda c, q, d: sales.quote_accept(customer=c, quote=q),
+            "accept": Action(run=lambda c, q, d: sales.quote_accept(customer=c, quote=q,
+                                                                    document_sha256=d["document_sha256"]),
+                             form=ShownForm, form_key="accept_form",
                              done="You accepted the quote. We will prepare the statement of work and send it to "
                                   "you for signature."),
             "decline": Action(run=lambda c, q, d: sales.quote_decline(customer=c, quote=q, reason=d["reason"]),
@@ -116,7 +139,8 @@ PAGES = {
         template="portal/sow.html", model=Sow, context=_sow_context,
         actions={
             "sign": Action(run=lambda c, s, d: sales.sow_sign(customer=c, sow=s, name=d["name"], title=d["title"],
-                                                             content_hash=d["content_hash"]),
+                                                             content_hash=d["content_hash"],
+                                                             document_sha256=d["document_sha256"]),
                            form=SowSignForm, form_key="sign_form",
                            done="You signed the statement of work. We will be in touch to plan the project."),
             "changes": Action(run=lambda c, s, d: sales.sow_request_changes(customer=c, sow=s, changes=d["changes"]),
@@ -142,9 +166,12 @@ PAGES = {
         context=_acceptance_context,
         actions={
             "sign": Action(run=lambda c, r, d: delivery.sign_off_sign(customer=c, request=r, name=d["name"],
-                                                                     title=d["title"]),
-                           form=SignForm, form_key="sign_form", done="You signed the sign-off document. Thank you."),
-            "reply": Action(run=lambda c, r, d: delivery.sign_off_reply(customer=c, request=r),
+                                                                     title=d["title"],
+                                                                     document_sha256=d["document_sha256"]),
+                           form=SignOffForm, form_key="sign_form", done="You signed the sign-off document. Thank you."),
+            "reply": Action(run=lambda c, r, d: delivery.sign_off_reply(customer=c, request=r,
+                                                                       document_sha256=d["document_sha256"]),
+                            form=ShownForm, form_key="reply_form",
                             done="You accepted the sign-off document. Thank you."),
         }),
 }
@@ -189,9 +216,8 @@ def _customer(request: HttpRequest, link: CustomerLink) -> CustomerActor:
                          user_agent=request.META.get("HTTP_USER_AGENT", "")[:400])
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def link_page(request: HttpRequest, token: str) -> HttpResponse:
+def _opened(request: HttpRequest, token: str) -> tuple[CustomerLink, Any] | HttpResponse:
+    """The live link behind `token` and its record (settled if its deadline passed), or the page saying why not."""
     try:
         link = link_resolve(token)
     except LinkRefused as refusal:
@@ -199,9 +225,19 @@ def link_page(request: HttpRequest, token: str) -> HttpResponse:
     subject = _subject(link)
     if subject is None:
         return _gone(request, LinkRefused(code="link-unknown", message="This link is not valid."))
+    return link, _settle_if_overdue(subject)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def link_page(request: HttpRequest, token: str) -> HttpResponse:
+    opened = _opened(request, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    link, subject = opened
     page = PAGES[Purpose(link.purpose)]
-    subject = _settle_if_overdue(subject)
-    context = {"link": link, "contact": link.contact, "sender": _sender(link, subject), **page.context(subject)}
+    context = {"link": link, "link_token": token, "contact": link.contact, "sender": _sender(link, subject),
+               **page.context(subject)}
     if request.method == "GET":
         return _respond(request, page.template, context)
 
@@ -231,3 +267,20 @@ def link_page(request: HttpRequest, token: str) -> HttpResponse:
         return _respond(request, page.template, context, status=400)
     return _respond(request, "portal/thanks.html", {"link": link, "contact": link.contact, "done": action.done,
                                                     "sender": _sender(link, subject)})
+
+
+@never_cache
+@require_http_methods(["GET"])
+def link_document(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """A document the link's page offers, while the link is live: the PDF shown in the browser, the Word file
+    downloaded. Any other document, or a link that cannot be used, is not found."""
+    opened = _opened(request, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    link, subject = opened
+    offered = PAGES[Purpose(link.purpose)].context(subject).get("documents", [])
+    document = next((d for d in offered if d.pk == pk), None)
+    data = docs.read_bytes(document) if document is not None else None
+    if document is None or data is None:
+        return _gone(request, LinkRefused(code="link-unknown", message="This document is not offered by this link."))
+    return document_response(document, data)

@@ -48,6 +48,10 @@ class Quote(ConcurrentTransitionMixin, models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     answer_note = models.CharField(max_length=500, blank=True)
+    # The quote document the customer was shown when they accepted, and the SHA-256 of its file then.
+    accepted_document = models.ForeignKey("documents.Document", null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+")
+    accepted_sha256 = models.CharField(max_length=64, blank=True)
     # The approval policy version in force when the quote was submitted: the one that judged it.
     policy = models.ForeignKey("approvals.ApprovalPolicy", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+")
@@ -307,6 +311,10 @@ class SowSignature(models.Model):
     # Which Sow.content scheme the hash covers (1: before the hourly rate and milestone dates were covered).
     hash_scheme = models.PositiveSmallIntegerField(default=1)
     version = models.PositiveIntegerField()
+    # The SOW document (PDF) the customer was shown when they signed, and the SHA-256 of its file then.
+    document = models.ForeignKey("documents.Document", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    document_sha256 = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"{self.signed_name} ({self.signed_title})"

@@ -23,6 +23,8 @@ from psops.core.quantities import parse as parse_quantity
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact, PSOpportunity
 from psops.crm.services import contact_check, ps_alive_check, ps_amount_follow, ps_stage, record, save_transition
+from psops.documents import services as documents
+from psops.documents.models import Document, Kind
 from psops.estimating.models import PriceBookItem, Rom
 from psops.links.services import link_issue, link_revoke
 
@@ -239,7 +241,7 @@ def quote_send(*, user: Any, quote: Quote, contact: Contact) -> Quote:
         ps_amount_follow(actor=user, ps_opportunity=ps, amount=quote.total, why=f"{quote} sent to the customer")
         record(actor=user, opportunity=ps.parent, subject=quote, verb="quote.sent",
                message=f"{user} sent {quote} to {contact}")
-        _quote_link(user, quote, contact)
+        _quote_link(user, quote, contact, documents.documents_for_sending(user=user, record=quote, kind=Kind.QUOTE))
         from .tasks import schedule_quote_expiry
 
         schedule_quote_expiry(quote)
@@ -250,11 +252,12 @@ def _name(user: Any) -> str:
     return user.get_full_name() or user.username
 
 
-def _quote_link(user: Any, quote: Quote, contact: Contact) -> str:
-    """The customer's private link to read the quote and accept or decline it, e-mailed on commit."""
+def _quote_link(user: Any, quote: Quote, contact: Contact, attached: list[Document]) -> str:
+    """The customer's private link to read the quote and accept or decline it, e-mailed on commit with the quote's
+    PDF."""
     ps = quote.ps_opportunity
     return link_issue(subject=quote, purpose="quote", contact=contact, email_to=contact.email,
-                      email_subject=f"Quote {quote} for {ps.name}",
+                      email_subject=f"Quote {quote} for {ps.name}", attachments=documents.attachments(attached),
                       text=f"Hello {contact.name},\n\n{_name(user)} sent you quote {quote} for {ps.name}: "
                            f"{quote.currency} {quote.total:,}, valid until {quote.valid_until}. Open the link below "
                            "to read it, then accept or decline it.")
@@ -275,7 +278,8 @@ def quote_resend(*, user: Any, quote: Quote) -> Quote:
     quote_resend_check(user=user, quote=quote)
     assert quote.sent_to is not None  # the check refuses a quote sent to nobody
     with transaction.atomic():
-        _quote_link(user, quote, quote.sent_to)
+        _quote_link(user, quote, quote.sent_to,
+                    documents.current_for_sending(user=user, record=quote, kind=Kind.QUOTE))
         record(actor=user, opportunity=quote.ps_opportunity.parent, subject=quote, verb="quote.resent",
                message=f"{user} sent {quote} again to {quote.sent_to}; the earlier link no longer works")
     return quote
@@ -291,19 +295,25 @@ def _customer_answer_check(customer: CustomerActor, quote: Quote) -> None:
     _quote_stands(quote)
 
 
-def quote_accept(*, customer: CustomerActor, quote: Quote) -> Quote:
-    """The customer accepts the quote: the PS amount now follows the quote, and a PSE is asked for the SOW."""
+def quote_accept(*, customer: CustomerActor, quote: Quote, document_sha256: str | None = None) -> Quote:
+    """The customer accepts the quote: the PS amount now follows the quote, and a PSE is asked for the SOW.
+    `document_sha256` is the SHA-256 of the quote PDF the customer's page showed: it must be the current version,
+    and is kept with the acceptance."""
     _customer_answer_check(customer, quote)
+    shown = _shown(quote, Kind.QUOTE, document_sha256)
     ps = quote.ps_opportunity
     with transaction.atomic():
         quote.accept()
         quote.answered_at = timezone.now()
+        quote.accepted_document = shown
+        quote.accepted_sha256 = shown.sha256 if shown else ""
         save_transition(quote)
         ps_amount_follow(actor=customer, ps_opportunity=ps, amount=quote.total, why=f"{quote} accepted")
         ps_stage(actor=customer, ps_opportunity=ps, transition="mark_quote_accepted", why=f"{quote} accepted")
         record(actor=customer, opportunity=ps.parent, subject=quote, verb="quote.accepted",
                message=f"{customer.label} accepted {quote}",
-               data={"ip": customer.ip_address, "user_agent": customer.user_agent})
+               data={"ip": customer.ip_address, "user_agent": customer.user_agent,
+                     "document_sha256": quote.accepted_sha256})
         notify(recipients=[ps.owner, *approvers_for(["ps_manager", "ps_engineer"])], kind="quote-accepted",
                text=f"{quote} for {ps} was accepted by the customer: a SOW is needed.", subject=quote)
     return quote
@@ -560,13 +570,15 @@ def sow_send(*, user: Any, sow: Sow, contact: Contact) -> Sow:
         ps_stage(actor=user, ps_opportunity=ps, transition="mark_sow_sent", why=f"{sow} sent for signature")
         record(actor=user, opportunity=ps.parent, subject=sow, verb="sow.sent",
                message=f"{user} sent {sow} to {contact} for signature")
-        _sow_link(user, sow, contact)
+        _sow_link(user, sow, contact, documents.documents_for_sending(user=user, record=sow, kind=Kind.SOW))
     return sow
 
 
-def _sow_link(user: Any, sow: Sow, contact: Contact) -> str:
-    """The customer's private link to read and sign the SOW (or return it with changes), e-mailed on commit."""
+def _sow_link(user: Any, sow: Sow, contact: Contact, attached: list[Document]) -> str:
+    """The customer's private link to read and sign the SOW (or return it with changes), e-mailed on commit with the
+    SOW as PDF and as Word."""
     return link_issue(subject=sow, purpose="sow", contact=contact, email_to=contact.email,
+                      attachments=documents.attachments(attached),
                       email_subject=f"For your signature: {sow.title} ({sow})",
                       text=f"Hello {contact.name},\n\n{_name(user)} sent you {sow.title} ({sow}) for signature: "
                            f"{sow.currency} {sow.price:,}. Open the link below to read it, then sign it or return "
@@ -585,15 +597,24 @@ def sow_resend(*, user: Any, sow: Sow) -> Sow:
     sow_resend_check(user=user, sow=sow)
     assert sow.sent_to is not None  # the check refuses a SOW sent to nobody
     with transaction.atomic():
-        _sow_link(user, sow, sow.sent_to)
+        _sow_link(user, sow, sow.sent_to, documents.current_for_sending(user=user, record=sow, kind=Kind.SOW))
         record(actor=user, opportunity=sow.ps_opportunity.parent, subject=sow, verb="sow.resent",
                message=f"{user} sent {sow} again to {sow.sent_to}; the earlier link no longer works")
     return sow
 
 
-def sow_sign(*, customer: CustomerActor, sow: Sow, name: str, title: str, content_hash: str | None = None) -> Sow:
-    """The customer signs with a typed name and title; time, address, browser and a hash of what was signed are
-    kept."""
+def _shown(record: Any, kind: str, sha256: str | None) -> Document | None:
+    """The document a customer's answer names (see documents.document_shown_check); not checked when the caller
+    passes no hash (a service called without a page)."""
+    if sha256 is None:
+        return None
+    return documents.document_shown_check(record=record, kind=kind, sha256=sha256)
+
+
+def sow_sign(*, customer: CustomerActor, sow: Sow, name: str, title: str, content_hash: str | None = None,
+             document_sha256: str | None = None) -> Sow:
+    """The customer signs with a typed name and title; time, address, browser, a hash of the terms signed and the
+    SHA-256 of the SOW document their page showed are kept."""
     ps = sow.ps_opportunity
     customer.check_account(ps.parent.account_id)
     if sow.state != Sow.State.SENT:
@@ -605,17 +626,20 @@ def sow_sign(*, customer: CustomerActor, sow: Sow, name: str, title: str, conten
     current_hash = sow.content_hash()
     if content_hash is not None and content_hash != current_hash:
         raise ApplicationError(code="sow-changed", message="The SOW changed since it was shown to you; reload it.")
+    shown = _shown(sow, Kind.SOW, document_sha256)
     with transaction.atomic():
         sow.sign()
         save_transition(sow)
         SowSignature.objects.create(sow=sow, contact=customer.contact, signed_name=name.strip(),
                                     signed_title=title.strip(), ip_address=customer.ip_address,
                                     user_agent=customer.user_agent[:400], content_hash=current_hash,
-                                    hash_scheme=CONTENT_SCHEME, version=sow.version)
+                                    hash_scheme=CONTENT_SCHEME, version=sow.version, document=shown,
+                                    document_sha256=shown.sha256 if shown else "")
         ps_stage(actor=customer, ps_opportunity=ps, transition="mark_sow_signed", why=f"{sow} signed")
         record(actor=customer, opportunity=ps.parent, subject=sow, verb="sow.signed",
                message=f"{name.strip()} ({title.strip()}) signed {sow}",
-               data={"hash": current_hash, "ip": customer.ip_address})
+               data={"hash": current_hash, "ip": customer.ip_address,
+                     "document_sha256": shown.sha256 if shown else ""})
         notify(recipients=[ps.owner, sow.author], kind="sow-signed",
                text=f"{sow} was signed by the customer: mark the opportunity Closed Won.", subject=sow)
     return sow

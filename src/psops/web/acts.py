@@ -73,10 +73,10 @@ class Act:
             return ""
         return refused.message
 
-    def make_form(self, user: Any, record: Any, data: Any = None) -> forms.BaseForm | None:
+    def make_form(self, user: Any, record: Any, data: Any = None, files: Any = None) -> forms.BaseForm | None:
         if self.form is None:
             return None
-        return self.form(data, prefix=self.code, **self.form_kwargs(user, record))
+        return self.form(data, files, prefix=self.code, **self.form_kwargs(user, record))
 
 
 REGISTRY: dict[str, list[Act]] = {}

@@ -27,6 +27,8 @@ from psops.crm.models import Contact, Opportunity, PSOpportunity
 from psops.delivery import services as delivery
 from psops.delivery.models import AcceptanceRequest, Project, WrapUp
 from psops.delivery.services import OPEN_STATES, WRAP_UP_ITEMS
+from psops.documents import services as documents
+from psops.documents.models import Kind as DocumentKind
 from psops.estimating import services as estimating
 from psops.estimating.models import Rom
 from psops.sales import services as sales
@@ -701,3 +703,41 @@ register(
                                                           resolved=_case(i).disputed),
         success="Dispute recorded."),
 )
+
+
+# --- Documents (issue 9) ------------------------------------------------------------------------------------------
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="The SOW as the customer returned it",
+                           help_text="Word (.docx) or PDF, at most 10 MB. It is kept as the next version.")
+    note = forms.CharField(label="Note", required=False, max_length=200)
+
+
+def _read_upload(upload) -> bytes:
+    # One byte more than the service takes, so that it can say the file is too large without reading it all.
+    return upload.read(documents.MAX_UPLOAD_BYTES + 1)
+
+
+def _document_act(model_name: str, kind: str, when=lambda record: True) -> None:
+    label = DocumentKind(kind).label
+    register(model_name, Act(
+        "document", f"Make a new {label[0].lower() + label[1:]}" if kind != "sow" else "Make new SOW documents",
+        style="secondary", when=when,
+        check=lambda user, r: documents.document_generate_check(user=user, record=r, kind=kind),
+        run=lambda user, r, d: documents.document_regenerate(user=user, record=r, kind=kind),
+        success="Queued: the new version appears under Documents once the worker has made it (a few seconds)."))
+
+
+_document_act("rom", DocumentKind.ROM_SUMMARY, when=lambda r: r.current_id is not None)
+_document_act("quote", DocumentKind.QUOTE)
+_document_act("sow", DocumentKind.SOW)
+_document_act("invoice", DocumentKind.INVOICE, when=lambda i: i.state != Invoice.State.VOID)
+_document_act("project", DocumentKind.SIGN_OFF, when=lambda p: p.state in (
+    Project.State.COMPLETED, Project.State.WRAPPED_UP, Project.State.CLOSED))
+register("sow", Act(
+    "upload", "Upload the customer's version", form=UploadForm, style="secondary",
+    check=lambda user, s: documents.document_upload_check(user=user, record=s),
+    run=lambda user, s, d: documents.document_upload(user=user, record=s, data=_read_upload(d["file"]),
+                                                     name=d["file"].name, note=d["note"]),
+    success=lambda document: f"Kept as {document}."))

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import kinds  # noqa: F401  (registers the record pages and their acts)
 from .records import KINDS
-from .views import billing, calculator, dashboards, deal_new, home, inbox, integrity, lists, records, search
+from .views import billing, calculator, dashboards, deal_new, documents, home, inbox, integrity, lists, records, search
 
 app_name = "web"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     path("collections/remind/", lists.collections_remind, name="collections_remind"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("integrity/", integrity.integrity, name="integrity"),
+    path("documents/<int:pk>/", documents.document_download, name="document"),
     path("r/<str:model_name>/<int:pk>/act/<slug:code>/", records.record_act, name="act"),
     path("r/<str:model_name>/<int:pk>/message/", records.record_message, name="message"),
 ]

@@ -20,6 +20,8 @@ from psops.crm.customer import CustomerActor
 from psops.crm.models import Account
 from psops.delivery import services as delivery
 from psops.delivery.models import TimeEntry
+from psops.documents import services as documents
+from psops.documents.models import Kind
 from psops.estimating import services as estimating
 from psops.sales import services as sales
 
@@ -87,12 +89,19 @@ def _approved(p, opp, template, answers):
     return rom, ps
 
 
+def _shown(record, kind: str) -> str | None:
+    """What the customer's page shows them: the SHA-256 of the record's current document, sent back with the answer
+    as the page's hidden field does."""
+    document = documents.current_document(record, kind)
+    return document.sha256 if document else None
+
+
 def _signed(p, opp, contact, template, answers):
     rom, ps = _approved(p, opp, template, answers)
     quote = sales.quote_create(user=p["sal"], ps_opportunity=ps, valid_until=timezone.localdate() + dt.timedelta(30))
     sales.quote_submit(user=p["sal"], quote=quote)
     sales.quote_send(user=p["sal"], quote=quote, contact=contact)
-    sales.quote_accept(customer=_customer(contact), quote=quote)
+    sales.quote_accept(customer=_customer(contact), quote=quote, document_sha256=_shown(quote, Kind.QUOTE))
     sow = sales.sow_create(user=p["pse"], quote=quote)
     sales.sow_submit_review(user=p["pse"], sow=sow)
     sales.sow_review(user=p["psmanager"], sow=sow, approve=True)
@@ -102,7 +111,8 @@ def _signed(p, opp, contact, template, answers):
 
 def _in_delivery(p, opp, contact, template, answers, issued_days_ago: int):
     ps, quote, sow = _signed(p, opp, contact, template, answers)
-    sales.sow_sign(customer=_customer(contact), sow=sow, name=contact.name, title=contact.title)
+    sales.sow_sign(customer=_customer(contact), sow=sow, name=contact.name, title=contact.title,
+                   document_sha256=_shown(sow, Kind.SOW))
     project = workflow.ps_opportunity_close_won(user=p["sal"], ps_opportunity=ps)
     for invoice in project.invoices.all():
         billing.invoice_issue(user=p["finance"], invoice=invoice,
@@ -171,7 +181,8 @@ def scenario_collections(p):
         delivery.wrap_up_tick(user=p["pse"], wrap=wrap, code=code)
     delivery.wrap_up_tick(user=p["pse"], wrap=wrap, code="hours-cost", actual_hours="150", actual_cost="21000")
     signoff = delivery.sign_off_send(user=p["sal"], project=project, contact=contact)
-    delivery.sign_off_sign(customer=buyer, request=signoff, name=contact.name, title=contact.title)
+    delivery.sign_off_sign(customer=buyer, request=signoff, name=contact.name, title=contact.title,
+                           document_sha256=signoff.document.sha256 if signoff.document else None)
     case = workflow.wrap_up_finish(user=p["pse"], wrap=wrap)
     billing.collection_remind(user=p["finance"], case=case, note="First reminder after 20 days overdue")
     message_post(user=p["finance"], thread=thread_for(opp), kind=Message.Kind.COMMENT,

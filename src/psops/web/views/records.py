@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from psops.activity.models import Message
 from psops.activity.selectors import messages_in, timeline_for
 from psops.activity.services import message_post, thread_for
+from psops.documents.selectors import documents_on_page
 
 from .. import acts as act_registry
 from ..forms import MessageForm
@@ -80,6 +81,7 @@ def _page(request, kind, record, deal, *, open_form=None, status=200):
         "events_page": events, "timeline": list(events.object_list),
         "thread": thread, "messages_page": thread_page, "messages_list": list(thread_page.object_list)[::-1],
         "message_form": MessageForm(), "facts_template": kind.template,
+        "documents": documents_on_page(record),
     }
     response = render(request, "web/record.html", context)
     response.status_code = status
@@ -105,7 +107,7 @@ def record_act(request, model_name: str, pk: int, code: str):
             return _page(request, kind, record, deal, status=404)
         messages.error(request, refused.message)
         return _page(request, kind, record, deal, status=409 if refused.code == "not-now" else refused.http_status)
-    form = act.make_form(request.user, record, request.POST)
+    form = act.make_form(request.user, record, request.POST, request.FILES)
     if form is not None and not form.is_valid():
         return _page(request, kind, record, deal, open_form=form, status=400)
     data = form.cleaned_data if form is not None else {}

@@ -18,7 +18,7 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from psops.core.taskqueue import Heartbeat, logger
+from psops.core.taskqueue import Heartbeat, logger, sweeps
 from psops.core.timers import timer_sweep
 
 
@@ -53,12 +53,13 @@ class Worker(db_worker.Worker):
                 time.sleep(self.interval)
 
     def sweep(self) -> int | None:
-        """One batch of due timers: how many were taken, or None when the database was busy (SQLite: another
+        """One batch of due timers, then one of each registered sweep (the documents waiting to be generated): how
+        many were taken, or None when the database was busy (SQLite: another
         writer held it for longer than the timeout), which is not "none due"."""
         # A stop signal (SIGTERM, Ctrl-C) waits for the batch to commit, as it waits for a running task.
         self.running_task = True
         try:
-            return timer_sweep()
+            return timer_sweep() + sum(sweep() for sweep in sweeps())
         except OperationalError as error:
             if not is_locked_database_exception(error):
                 raise

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from psops.documents.models import Document
 from psops.workflow.demo import DEMO_USERS, PASSWORD, load_demo
 
 
@@ -22,4 +23,8 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo users (password '{PASSWORD}', demo only):")
         for username, _roles, first, last, title in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {first} {last}, {title}")
+        waiting = Document.objects.filter(state__in=[Document.State.QUEUED, Document.State.RENDERING]).count()
+        if waiting:
+            self.stdout.write(f"\n{waiting} documents (invoices, ROM summaries) wait for the worker: `make run` starts "
+                              "one; `psops documents render` makes them now.")
         self.stdout.write("\nLog in at /accounts/login/ ; administration at /admin/ (user admin).")
