@@ -27,6 +27,8 @@ from psops.core.errors import ApplicationError
 from psops.crm import services as crm
 from psops.delivery import services as delivery
 from psops.delivery.models import TimeEntry
+from psops.documents import services as documents
+from psops.documents.defaults import default_html
 from psops.estimating import services as estimating
 from psops.estimating.models import Rom
 from psops.sales import services as sales
@@ -313,6 +315,26 @@ def credit_note_issue(e, user):
     return billing.credit_note_issue(user=user, invoice=e.invoice, amount="1000.00", reason="Late start")
 
 
+@act("invoiced", {"finance"})
+def invoice_send(e, user):
+    return billing.invoice_send(user=user, invoice=e.invoice, contact=e.contact)
+
+
+@act("sow-sent", OWNER | {"pse"})
+def document_upload(e, user):
+    return documents.document_upload(user=user, record=e.sow, data=b"%PDF-1.7 redlined", name="redlines.pdf")
+
+
+@act("invoiced", {"finance", "controller", "admin"})  # the administrator may remake any document
+def document_regenerate(e, user):
+    return documents.document_regenerate(user=user, record=e.invoice, kind="invoice")
+
+
+@act("deal", {"admin"})
+def template_save(e, user):
+    return documents.template_save(user=user, kind="credit-note", body=default_html("credit-note"))
+
+
 @act("wrapped-up", {"finance"})
 def collection_remind(e, user):
     return billing.collection_remind(user=user, case=e.case)
@@ -380,7 +402,8 @@ def test_the_matrix_covers_every_staff_act():
         "project_start_delivery", "project_set_progress", "project_hold", "change_order_add", "time_log",
         "time_approve", "completion_request", "wrap_up_start", "wrap_up_tick", "sign_off_send", "invoice_issue",
         "invoice_void", "payment_record", "credit_note_issue", "collection_remind", "write_off_request",
-        "write_off_decide", "policy_publish",
+        "write_off_decide", "policy_publish", "invoice_send", "document_upload", "document_regenerate",
+        "template_save",
     }
     assert required <= set(ACTS), sorted(required - set(ACTS))
     for act_ in ACTS.values():

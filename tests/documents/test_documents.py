@@ -337,3 +337,35 @@ def test_a_record_page_costs_the_same_with_one_document_or_many(sent, people):
         page = client.get(url).content.decode()
     assert len(one) == len(five)
     assert all(f"/documents/{d.pk}/" in page for d in Document.objects.filter(subject_id=e.quote.pk, kind="quote"))
+
+
+def test_finance_sends_an_issued_invoice_with_its_pdf(sent, people, django_capture_on_commit_callbacks):
+    from psops.activity.models import TimelineEvent
+    from psops.crm.models import Contact
+
+    e = sent("invoiced")
+    invoice = e.project.invoices.get()
+    client = logged_in(people["finance"])
+    assert "Send to the customer" in client.get(f"/invoices/{invoice.pk}/").content.decode()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/r/invoice/{invoice.pk}/act/send/", {"send-contact": e.contact.pk})
+    assert response.status_code == 302
+    # The worker had not made the PDF yet: sending made it at once.
+    current = services.current_document(invoice, Kind.INVOICE)
+    (email,) = mail.outbox
+    assert email.to == [e.contact.email] and invoice.number in email.subject
+    (name, content, mime), = email.attachments
+    assert (name, mime) == (current.filename, "application/pdf")
+    assert hashlib.sha256(content).hexdigest() == current.sha256 and invoice.number in pdf_text(content)
+    event = TimelineEvent.objects.get(verb="invoice.sent")
+    assert event.data["sha256"] == current.sha256 and event.data["to"] == e.contact.email
+    # Only Finance sends, and only to the customer's own contacts.
+    stranger = sent("deal", name="Stranger Corp").contact
+    mail.outbox.clear()
+    response = client.post(f"/r/invoice/{invoice.pk}/act/send/", {"send-contact": stranger.pk})
+    assert response.status_code == 400 and not mail.outbox
+    response = logged_in(people["controller"]).post(f"/r/invoice/{invoice.pk}/act/send/",
+                                                    {"send-contact": e.contact.pk})
+    assert response.status_code == 403 and not mail.outbox
+    assert Contact.objects.filter(pk=stranger.pk).exists()

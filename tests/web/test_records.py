@@ -24,9 +24,10 @@ MODELS = [Opportunity, PSOpportunity, Rom, ApprovalRequest, Quote, Sow, Project,
 # Pinned: the cost of each record page (as the administrator, who is offered the most acts). The project page asks
 # each act's own check, as its service does; the invoice page reads the collection case and write-offs once; every
 # page counts its timeline's and its thread's pages (one query each, a prefetch fewer). A page with documents reads
-# them in one query (newest 12), and the project page reads which sign-off file the customer signed in one more.
+# them in one query (newest 12), and the project page reads which sign-off file the customer signed in one more; the
+# invoice page lists the customer's contacts to send it to.
 RECORD_PAGE_QUERIES = {"Opportunity": 11, "PSOpportunity": 13, "Rom": 10, "ApprovalRequest": 16, "Quote": 12,
-                       "Sow": 14, "Project": 29, "Invoice": 14}
+                       "Sow": 14, "Project": 29, "Invoice": 15}
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.core.mail import send_mail, send_mass_mail
+from django.core.mail import EmailMessage, send_mail, send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Least
@@ -27,7 +27,8 @@ from psops.core.bulk import update_each
 from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount, quantize
 from psops.core.permissions import require
-from psops.crm.services import record, save_transition
+from psops.crm.models import Contact
+from psops.crm.services import contact_check, record, save_transition
 from psops.delivery.models import ChangeOrder, MilestoneAcceptance, Project, TimeEntry, WrapUp
 from psops.delivery.services import project_value, wrap_up_tick_final_invoice
 from psops.documents import services as documents
@@ -481,6 +482,33 @@ def credit_note_issue(*, user: Any, invoice: Invoice, amount: Any, reason: str) 
         documents.documents_queue(user=user, records=[note], kind=Kind.CREDIT_NOTE)
     invoice.refresh_from_db()
     return note
+
+
+def invoice_send_check(*, user: Any, invoice: Invoice) -> None:
+    require(user, "billing.manage_invoices", message="Only Finance sends invoices.")
+    _issued(invoice)
+
+
+def invoice_send(*, user: Any, invoice: Invoice, contact: Contact) -> Invoice:
+    """Finance e-mails an issued invoice to a contact of the customer, its PDF attached: the current version, made
+    now if the worker has not made it yet."""
+    invoice_send_check(user=user, invoice=invoice)
+    project = invoice.project
+    contact_check(contact=contact, opportunity=project.ps_opportunity.parent)
+    if not (contact.email or "").strip():
+        raise ApplicationError(code="no-email", message=f"{contact} has no e-mail address.", field="contact")
+    with transaction.atomic():
+        attached = documents.current_for_sending(user=user, record=invoice, kind=Kind.INVOICE)
+        _record(user, project, invoice, "invoice.sent", f"{user} sent {invoice} to {contact} ({attached[0]})",
+                {"to": contact.email, "document": attached[0].pk, "sha256": attached[0].sha256})
+        text = (f"Hello {contact.name},\n\nPlease find attached invoice {invoice} for {project.name}: "
+                f"{invoice.currency} {invoice.amount:,}, due {invoice.due_date}. Of it, {invoice.currency} "
+                f"{invoice.open_balance:,} is still to be paid; please quote {invoice} with your payment.")
+        message = EmailMessage(f"Invoice {invoice} for {project.name}", text, None, [contact.email.strip()],
+                               attachments=documents.attachments(attached))
+        # robust: a mail server failure after the commit is logged, never turned into an error for Finance.
+        transaction.on_commit(message.send, robust=True)
+    return invoice
 
 
 # --- Collections (step 16) --------------------------------------------------------------------------------------
