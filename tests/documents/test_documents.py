@@ -108,6 +108,9 @@ def differences(real, sample, where="") -> list[str]:
     return [] if not isinstance(real, dict | list) else [f"{where}: not a plain value"]
 
 
+# The worker runs in this process and closes a connection left in a transaction (as it would a broken one): the
+# test commits for real, as the worker's own tests do.
+@pytest.mark.django_db(transaction=True)
 def test_an_invoice_is_made_by_the_worker_and_regenerating_keeps_the_old_version(sent, people):
     e = sent("invoiced")
     invoice = e.project.invoices.get()
