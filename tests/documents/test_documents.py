@@ -19,6 +19,7 @@ from psops.documents import services
 from psops.documents.models import Document, Kind
 from psops.documents.sources import SAMPLES, SOURCES
 from psops.sales.models import Quote, Sow
+from tests.builders_concurrency import staff
 from tests.documents.conftest import docx_text, pdf_text
 from tests.factories import reach
 from tests.portal.conftest import link_path, shown_fields
@@ -109,10 +110,12 @@ def differences(real, sample, where="") -> list[str]:
 
 
 # The worker runs in this process and closes a connection left in a transaction (as it would a broken one): the
-# test commits for real, as the worker's own tests do.
+# test commits for real, as the worker's own tests do, and so first puts back the data the migrations load.
 @pytest.mark.django_db(transaction=True)
-def test_an_invoice_is_made_by_the_worker_and_regenerating_keeps_the_old_version(sent, people):
-    e = sent("invoiced")
+def test_an_invoice_is_made_by_the_worker_and_regenerating_keeps_the_old_version(django_capture_on_commit_callbacks):
+    people = staff()
+    with django_capture_on_commit_callbacks(execute=True):
+        e = reach(people, "invoiced")
     invoice = e.project.invoices.get()
     queued = services.latest_document(invoice, Kind.INVOICE)
     assert queued.state == "queued" and not queued.file
