@@ -162,12 +162,6 @@ def current_document(record: models.Model, kind: str, fmt: str = Format.PDF) -> 
     return _of(record, kind, fmt).filter(state=Document.State.READY).order_by("-version").first()
 
 
-def documents_of(record: models.Model, *, limit: int = 12) -> list[Document]:
-    """A record's documents, newest first, at most `limit` (a record page shows a bounded list)."""
-    return list(Document.objects.filter(subject_type=ContentType.objects.get_for_model(record), subject_id=record.pk)
-                .select_related("template").order_by("-created_at", "-id")[:limit])
-
-
 def document_generate_check(*, user: Any, record: models.Model, kind: str) -> None:
     source = _source(record, kind)
     require(user, generate_perm(kind), record,

@@ -91,8 +91,8 @@ def _rom(rom: Rom) -> dict:
     spec = ROM_TEMPLATES.get(rom.template)
     lines = version.lines if version else []
     return {
-        "reference": f"ROM-{rom.pk}" + (f" v{version.number}" if version else ""), "date": _date(
-            version.created_at if version else rom.created_at),
+        "reference": f"ROM-{rom.pk}" + (f" v{version.number}" if version else ""),
+        "date": _date(version.created_at if version else rom.created_at),
         "currency": version.currency if version else "USD",
         "customer": _customer(rom.opportunity, None), "deal": _deal(rom.opportunity),
         "rom": {"template": spec.title if spec else rom.template, "status": rom.get_status_display(),
