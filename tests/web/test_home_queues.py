@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 # Pinned: each role's home with the demo data and every queue longer than it shows (the administrator, a superuser,
 # sees the queues of the roles they do not hold as counts: one query each, no rows).
-HOME_QUERIES = {"sal": 8, "psmanager": 11, "dircs": 9, "pse": 11, "finance": 10, "admin": 21}
+HOME_QUERIES = {"sal": 10, "sa": 8, "tam": 10, "psmanager": 11, "dircs": 9, "pse": 11, "finance": 10, "admin": 23}
 
 
 @pytest.fixture
@@ -60,8 +60,9 @@ def grow(n: int, tag: str) -> None:
     quotes = Quote.objects.bulk_create(clone(project.sow.quote, state="declined") for _ in range(n))
     sows = Sow.objects.bulk_create(clone(project.sow, quote_id=q.pk, author_id=pse.pk,
                                          state="in-review" if i % 2 else "draft") for i, q in enumerate(quotes))
-    projects = Project.objects.bulk_create(clone(project, sow_id=s.pk, state="created", name=f"Project {tag}{i}")
-                                           for i, s in enumerate(sows))
+    # A third are delivered and accepted, so their sign-off waits to be sent (the sales rep's and TAM's queue).
+    projects = Project.objects.bulk_create(clone(project, sow_id=s.pk, state="completed" if i % 3 == 0 else "created",
+                                                 name=f"Project {tag}{i}") for i, s in enumerate(sows))
     Assignment.objects.bulk_create(Assignment(project=p, engineer=pse, assigned_by=psmanager) for p in projects)
     invoice = Invoice.objects.filter(project=project).first() or Invoice.objects.first()
     Invoice.objects.bulk_create(
@@ -202,3 +203,39 @@ def test_a_queue_past_the_count_cap_says_so_and_its_list_too(client, demo, monke
     assert 'href="/invoices/?overdue=1&amp;sort=due">See all 30+</a>' in html
     listed = client.get("/invoices/?overdue=1&sort=due").content.decode()
     assert '<span class="count">30+</span>' in listed and "filter to narrow them" in listed
+
+
+def test_the_deal_team_has_queues_of_its_own(client, demo):
+    """The solutions architect and the TAM named on a deal find its work on their home; the TAM and the sales rep
+    are prompted to send a sign-off once the customer accepts the work, and leave it once sent."""
+    from psops.delivery import services as delivery
+
+    client.login(username="sa", password="demo")
+    scoped = section(client.get("/").content.decode(), "Deals you scope")
+    assert "Northwind platform" in scoped and "Build a ROM with the calculator (step 2)" in scoped
+    hooli = Project.objects.get(ps_opportunity__parent__account__name="Hooli")
+    assert hooli.state == Project.State.COMPLETED
+    for username in ("tam", "sal"):
+        client.login(username=username, password="demo")
+        page = client.get("/").content.decode()
+        prompts = section(page, "Sign-offs to send")
+        assert hooli.name in prompts and "Run the financial wrap-up" in prompts, username
+        assert "Acme" not in prompts  # signed off already
+    tam = get_user_model().objects.get(username="tam")
+    delivery.sign_off_send(user=tam, project=hooli, contact=hooli.ps_opportunity.parent.account.contacts.first())
+    client.login(username="tam", password="demo")
+    assert hooli.name not in section(client.get("/").content.decode(), "Sign-offs to send")
+    # Somebody named on no deal is told how they get one.
+    Opportunity.objects.update(solutions_architect=None)
+    client.login(username="sa", password="demo")
+    scoped = section(client.get("/").content.decode(), "Deals you scope")
+    assert "A sales rep names you on the deal&#x27;s page" in scoped
+
+
+def test_the_ps_manager_is_prompted_to_close_a_signed_off_project(client, demo):
+    client.login(username="psmanager", password="demo")
+    html = section(client.get("/").content.decode(), "Projects to staff or advance")
+    acme = Project.objects.get(ps_opportunity__parent__account__name="Acme Corp")
+    assert acme.state == Project.State.WRAPPED_UP
+    row = html[html.index(acme.name):].split("</tr>", 1)[0]
+    assert "Close the project (step 16)" in row

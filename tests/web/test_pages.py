@@ -6,12 +6,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from psops.workflow.demo import SCENARIOS, ensure_users
+from tests.web.test_home_queues import HOME_QUERIES  # the one pin of each home's cost
 
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/", "/search/?q=co", "/inbox/"]
-# Pinned: the cost of each role's home page, whatever the number of deals.
-HOME_QUERIES = {"sal": 8, "psmanager": 11, "pse": 11, "finance": 10}
 
 
 @pytest.fixture
@@ -74,7 +73,7 @@ def test_the_home_page_costs_the_same_with_more_deals(client):
             counts[username].append(len(ctx.captured_queries))
         client.logout()
     assert all(a == b for a, b in counts.values()), counts
-    assert {name: pair[0] for name, pair in counts.items()} == HOME_QUERIES
+    assert {name: pair[0] for name, pair in counts.items()} == {name: HOME_QUERIES[name] for name in counts}
 
 
 def test_login_is_throttled_after_repeated_failures(client):

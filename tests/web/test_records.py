@@ -26,7 +26,7 @@ MODELS = [Opportunity, PSOpportunity, Rom, ApprovalRequest, Quote, Sow, Project,
 # page counts its timeline's and its thread's pages (one query each, a prefetch fewer). A page with documents reads
 # them in one query (newest 12), and the project page reads which sign-off file the customer signed in one more; the
 # invoice page lists the customer's contacts to send it to.
-RECORD_PAGE_QUERIES = {"Opportunity": 11, "PSOpportunity": 13, "Rom": 10, "ApprovalRequest": 16, "Quote": 12,
+RECORD_PAGE_QUERIES = {"Opportunity": 13, "PSOpportunity": 13, "Rom": 10, "ApprovalRequest": 16, "Quote": 12,
                        "Sow": 14, "Project": 29, "Invoice": 15}
 
 

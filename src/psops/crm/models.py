@@ -45,6 +45,12 @@ class Opportunity(ConcurrentTransitionMixin, models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="opportunities")
     name = models.CharField(max_length=200)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities")
+    # The deal team beside its owner: the solutions architect who scopes and builds the ROM, and the TAM who scopes
+    # where there is no SA and may send the sign-off. Each has a queue of their own (psops.workflow.selectors).
+    solutions_architect = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                            blank=True, related_name="deals_as_architect")
+    tam = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                            related_name="deals_as_tam")
     amount = MoneyField(default=0)
     currency = currency_field()
     close_date = models.DateField()

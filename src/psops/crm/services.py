@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
+from psops.accounts import roles
 from psops.activity.services import event_record, notify, thread_for
 from psops.core.errors import ApplicationError
 from psops.core.money import check_currency, parse_amount
@@ -99,6 +100,45 @@ def opportunity_create(*, user: Any, account: Account, name: str, close_date: dt
     return opp
 
 
+TEAM_WHO = "Only the deal's owner, their manager or an administrator names the deal's team."
+
+
+def deal_team_set_check(*, user: Any, opportunity: Opportunity, solutions_architect: Any = None,
+                        tam: Any = None) -> None:
+    """Who names the deal's solutions architect and TAM, and that each named person holds that role."""
+    require(user, "crm.name_deal_team", opportunity, message=TEAM_WHO)
+    if opportunity.stage in CLOSED_STAGES:
+        raise ApplicationError(code="deal-closed", message="The deal is closed; its team no longer changes.")
+    for person, role_name, field, label in ((solutions_architect, roles.SOLUTIONS_ARCHITECT, "solutions_architect",
+                                             "solutions architect"), (tam, roles.TAM, "tam", "TAM")):
+        if person is not None and (not person.is_active or not roles.has_role(person, role_name)):
+            raise ApplicationError(code="not-in-role", message=f"{person} is not an active {label}.", field=field)
+
+
+def deal_team_set(*, user: Any, opportunity: Opportunity, solutions_architect: Any = None,
+                  tam: Any = None) -> Opportunity:
+    """Name (or clear) the deal's solutions architect and TAM. Each newly named person is told, and the deal's work
+    reaches their home queue."""
+    deal_team_set_check(user=user, opportunity=opportunity, solutions_architect=solutions_architect, tam=tam)
+    before = (opportunity.solutions_architect_id, opportunity.tam_id)
+    after = (getattr(solutions_architect, "pk", None), getattr(tam, "pk", None))
+    if before == after:
+        raise ApplicationError(code="unchanged", message="The deal's team is already so.")
+    with transaction.atomic():
+        opportunity.solutions_architect, opportunity.tam = solutions_architect, tam
+        opportunity.save(update_fields=["solutions_architect", "tam"])
+        named = [f"{label} {person or 'none'}" for label, person in (("solutions architect", solutions_architect),
+                                                                      ("TAM", tam))]
+        record(actor=user, opportunity=opportunity, subject=opportunity, verb="opportunity.team",
+               message=f"{user} named the deal's team: " + ", ".join(named),
+               data={"solutions_architect": after[0], "tam": after[1]})
+        newly = [p for p, old in ((solutions_architect, before[0]), (tam, before[1]))
+                 if p is not None and p.pk != old and p.pk != user.pk]
+        notify(recipients=newly, kind="team", subject=opportunity,
+               text=f"{user} added you to the deal {opportunity.account.name}: {opportunity.name}")
+    return opportunity
+
+
 MOVE_WHO = "Only the deal's owner, their manager or an administrator moves this deal."
 MOVE_BACK_WHO = "Moving a deal back, or reopening a closed one, is an administrator's act."
 
@@ -108,6 +148,14 @@ def opportunity_move_stage_check(*, user: Any, opportunity: Opportunity, stage: 
     """Who may move this deal, and, given a stage, whether that move is allowed. Owners (and their managers) move a
     deal forward only; moving back or reopening a closed deal is an administrator's act with a reason. Closing the
     deal lost, unqualified or a duplicate closes its PS children with it, which a signed SOW forbids."""
+    _move_permitted(user=user, opportunity=opportunity, stage=stage, reason=reason)
+    if stage in DEAD_STAGES:
+        _children_may_close(opportunity)
+
+
+def _move_permitted(*, user: Any, opportunity: Opportunity, stage: str | None, reason: str) -> None:
+    """Who may move the deal, and whether to `stage` (forward for owners, back for administrators with a reason):
+    the rule without the deal's children, so the stage form asks it of every stage without reading them."""
     current = opportunity.stage
     if stage is None:  # the page asks whether to offer the act at all
         if current in CLOSED_STAGES:
@@ -128,8 +176,22 @@ def opportunity_move_stage_check(*, user: Any, opportunity: Opportunity, stage: 
         if not reason.strip():
             raise ApplicationError(code="reason-required", message="Moving a deal back needs a reason.",
                                    field="reason")
-    if stage in DEAD_STAGES:
-        _children_may_close(opportunity)
+
+
+def opportunity_move_is_back(opportunity: Opportunity, stage: str) -> bool:
+    """Whether moving to `stage` is a move back (or a reopening), which needs an administrator and a reason."""
+    current = opportunity.stage
+    return current in CLOSED_STAGES or STAGE_ORDER.index(stage) < STAGE_ORDER.index(current)
+
+
+def opportunity_move_stage_allowed(*, user: Any, opportunity: Opportunity, stage: str) -> bool:
+    """Whether `user` may move the deal to `stage` at all (a reason aside): what the stage form offers. A move its
+    children forbid (closing lost with a signed SOW) is offered, and refused with the reason if chosen."""
+    try:
+        _move_permitted(user=user, opportunity=opportunity, stage=stage, reason="(asked)")
+    except ApplicationError:
+        return False
+    return True
 
 
 def opportunity_move_stage(*, user: Any, opportunity: Opportunity, stage: str, reason: str = "") -> Opportunity:

@@ -7,7 +7,6 @@ import re
 from decimal import Decimal
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -38,6 +37,7 @@ from psops.web.templatetags.psops import role_names
 from psops.workflow import services as workflow
 
 from .acts import Act, register
+from .forms import PersonField
 from .records import Kind
 from .records import register as register_kind
 
@@ -75,10 +75,31 @@ class StageForm(forms.Form):
     stage = forms.ChoiceField(label="Move to", choices=Stage.choices)
     reason = forms.CharField(label="Reason (required to move back)", required=False, max_length=300)
 
+    def __init__(self, *args, user, deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the stages this person may move the deal to (the service's own rule, asked per stage), so an owner
+        # is never offered a move back that an administrator alone may make.
+        allowed = [(value, label) for value, label in Stage.choices
+                   if crm.opportunity_move_stage_allowed(user=user, opportunity=deal, stage=value)]
+        self.fields["stage"].choices = allowed
+        if not any(crm.opportunity_move_is_back(deal, value) for value, _ in allowed):
+            del self.fields["reason"]
+
 
 register_kind(Kind("opportunity", "opportunities",
-                   lambda pk: Opportunity.objects.select_related("account", "owner").get(pk=pk),
+                   lambda pk: Opportunity.objects.select_related("account", "owner", "solutions_architect",
+                                                                 "tam").get(pk=pk),
                    lambda o: o, "web/facts/opportunity.html", lambda o: f"{o.account.name}: {o.name}"))
+class DealTeamForm(forms.Form):
+    def __init__(self, *args, deal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["solutions_architect"] = PersonField(roles.SOLUTIONS_ARCHITECT, label="Solutions architect",
+                                                         required=False, initial=deal.solutions_architect_id,
+                                                         empty_label="None")
+        self.fields["tam"] = PersonField(roles.TAM, label="TAM", required=False, initial=deal.tam_id,
+                                         empty_label="None")
+
+
 class ContactNewForm(forms.Form):
     name = forms.CharField(label="Name", max_length=200)
     email = forms.EmailField(label="E-mail")
@@ -89,14 +110,21 @@ register(
     "opportunity",
     Act("stage", "Move stage", form=StageForm, style="secondary",
         check=lambda user, o: crm.opportunity_move_stage_check(user=user, opportunity=o),
+        form_kwargs=lambda user, o: {"user": user, "deal": o},
         run=lambda user, o, d: crm.opportunity_move_stage(user=user, opportunity=o, stage=d["stage"],
-                                                          reason=d["reason"]),
+                                                          reason=d.get("reason", "")),
         success="Stage changed."),
     Act("contact", "Add a contact", form=ContactNewForm, style="secondary",
         check=lambda user, o: crm.contact_create_check(user=user, account=o.account),
         run=lambda user, o, d: crm.contact_create(user=user, account=o.account, name=d["name"], email=d["email"],
                                                   title=d["title"]),
         success="Contact added."),
+    Act("team", "Name the deal team", form=DealTeamForm, style="secondary",
+        form_kwargs=lambda user, o: {"deal": o},
+        check=lambda user, o: crm.deal_team_set_check(user=user, opportunity=o),
+        run=lambda user, o, d: crm.deal_team_set(user=user, opportunity=o,
+                                                 solutions_architect=d["solutions_architect"], tam=d["tam"]),
+        success="Deal team saved; the people named see the deal's work in their queue."),
 )
 
 
@@ -405,12 +433,9 @@ register(
 
 
 class EngineerForm(forms.Form):
-    engineer = forms.ModelChoiceField(label="Engineer", queryset=get_user_model().objects.none(), widget=QuickSelect)
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["engineer"].queryset = get_user_model().objects.filter(
-            groups__name=roles.PS_ENGINEER, is_active=True).order_by("username")
+        self.fields["engineer"] = PersonField(roles.PS_ENGINEER, label="Engineer")
 
 
 class KickOffForm(forms.Form):

@@ -68,6 +68,7 @@ def _deal(p: dict, name: str, segment: str, contact: str):
                                  close_date=timezone.localdate() + dt.timedelta(days=45), segment=segment,
                                  amount="180000")
     crm.opportunity_move_stage(user=p["sal"], opportunity=opp, stage="2-scoping")
+    crm.deal_team_set(user=p["sal"], opportunity=opp, solutions_architect=p["sa"], tam=p["tam"])
     message_post(user=p["sa"], thread=thread_for(opp), body=f"Scoping call held with {contact}. @sal")
     return account, person, opp
 
@@ -169,6 +170,15 @@ def scenario_delivery(p):
     _in_delivery(p, opp, contact, "implementation", {"instances": 2, "integrations": 1, "workshops": 2}, 3)
 
 
+def scenario_sign_off(p):
+    """Delivered and accepted: the sign-off waits to be sent (the TAM's and the sales rep's queue)."""
+    _, contact, opp = _deal(p, "Hooli", "mid-market", "Hank Hooli")
+    project = _in_delivery(p, opp, contact, "price-book", {"GL-RR-COM": 1, "GL-LDAP": 1}, 10)
+    acceptance = delivery.completion_request(user=p["pse"], project=project, contact=contact)
+    delivery.completion_accept(customer=_customer(contact), request=acceptance, name=contact.name,
+                               title=contact.title)
+
+
 def scenario_collections(p):
     _, contact, opp = _deal(p, "Acme Corp", "mid-market", "Casey Coyote")
     project = _in_delivery(p, opp, contact, "sm-to-saas", {"users": 300, "projects": 800, "large_repos": 4}, 50)
@@ -196,6 +206,7 @@ SCENARIOS: list[tuple[str, Callable]] = [
     ("Umbrella Health", scenario_quote_sent),
     ("Stark Industries", scenario_sow_out),
     ("Wayne Enterprises", scenario_delivery),
+    ("Hooli", scenario_sign_off),
     ("Acme Corp", scenario_collections),
 ]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from psops.accounts import roles
@@ -24,11 +24,12 @@ from psops.approvals.models import ApprovalRequest
 from psops.approvals.selectors import decidable_by, with_age
 from psops.billing.models import Invoice
 from psops.billing.selectors import collection_list, collections_open
+from psops.core.business_days import local_date
 from psops.core.counting import capped_count, count_label
 from psops.crm.choices import OPEN_STAGES, PSStage
 from psops.crm.models import Opportunity, PSOpportunity
 from psops.crm.scope import deal_scope, owned_by
-from psops.delivery.models import STATES_TO_ADVANCE, Assignment, Project
+from psops.delivery.models import STATES_TO_ADVANCE, AcceptanceRequest, Assignment, Project
 from psops.estimating.models import Rom
 from psops.sales.models import Quote, Sow
 
@@ -107,6 +108,56 @@ def invoices_overdue(today: dt.date | None = None) -> Q:
     return Q(state=Invoice.State.ISSUED, due_date__lt=today or timezone.localdate())
 
 
+ACCEPTED_SIGN_OFF = (AcceptanceRequest.State.ACCEPTED, AcceptanceRequest.State.REPLIED,
+                     AcceptanceRequest.State.PASSIVE)
+
+
+def with_sign_off(projects: QuerySet, now: dt.datetime | None = None) -> QuerySet:
+    """Annotate each project with whether the customer's sign-off is given (signed, replied, passive, or pending
+    past its deadline, which closing settles) and, while one waits, when silence becomes acceptance: two subqueries,
+    so a queue of projects costs the same whatever it holds."""
+    now = now or timezone.now()
+    sign_offs = AcceptanceRequest.objects.filter(project=OuterRef("pk"), kind=AcceptanceRequest.Kind.SIGN_OFF)
+    given = sign_offs.filter(Q(state__in=ACCEPTED_SIGN_OFF)
+                             | Q(state=AcceptanceRequest.State.PENDING, passive_at__lte=now))
+    waiting = sign_offs.filter(state=AcceptanceRequest.State.PENDING).values("passive_at")[:1]
+    return projects.annotate(sign_off_given=Exists(given), sign_off_passive_at=Subquery(waiting))
+
+
+def sign_offs_to_send(user: Any) -> Q:
+    """Completed or wrapped-up projects whose sign-off is neither given nor waiting for the customer (none sent, or
+    the last one not accepted), on deals `user` owns (a sales rep) or is the named TAM of. Step 15."""
+    mine = Q(pk__in=[])
+    if roles.has_role(user, roles.SALES_REP):
+        mine |= owned_by(user, via="ps_opportunity__parent__")
+    if roles.has_role(user, roles.TAM):
+        mine |= Q(ps_opportunity__parent__tam=user)
+    open_or_given = AcceptanceRequest.objects.filter(
+        project=OuterRef("pk"), kind=AcceptanceRequest.Kind.SIGN_OFF,
+        state__in=(AcceptanceRequest.State.PENDING, *ACCEPTED_SIGN_OFF))
+    return mine & Q(~Exists(open_or_given), state__in=(Project.State.COMPLETED, Project.State.WRAPPED_UP))
+
+
+def project_next_step(project: Project) -> str:
+    """The next act on a project, in the words of the process (reads the `with_sign_off` annotations)."""
+    if project.state == Project.State.WRAPPED_UP:
+        if getattr(project, "sign_off_given", False):
+            return "Close the project (step 16): the customer has signed off"
+        until = getattr(project, "sign_off_passive_at", None)
+        if until is not None:
+            return f"Waiting for the customer's sign-off; accepted without an answer on {local_date(until):%Y-%m-%d}"
+        return "Waiting for the sign-off to be sent (step 15: the sales rep or TAM)"
+    return {
+        Project.State.CREATED: "Assign an engineer",
+        Project.State.STAFFED: "Kick off the project (step 13)",
+        Project.State.KICKED_OFF: "Start delivery",
+        Project.State.IN_DELIVERY: "Deliver, then ask the customer to accept completion (step 14)",
+        Project.State.CLOSURE: "Waiting for the customer's completion acceptance",
+        Project.State.COMPLETED: "Run the financial wrap-up (step 14)",
+        Project.State.ON_HOLD: "Resume or cancel the project",
+    }.get(project.state, project.get_state_display())
+
+
 def next_step(ps: PSOpportunity | None, opp: Opportunity) -> str:
     """The next act on a deal, in the words of the process."""
     if ps is None:
@@ -155,6 +206,22 @@ def work_queue(user: Any) -> list[Queue]:
     queues: list[Queue] = []
     if roles.SALES_REP in mine:
         queues.append(_deals_queue(user, overview=overview(roles.SALES_REP)))
+    if roles.SOLUTIONS_ARCHITECT in mine:
+        queues.append(_deals_queue(user, overview=overview(roles.SOLUTIONS_ARCHITECT), title="Deals you scope",
+                                   rule=Q(solutions_architect=user, stage__in=OPEN_STAGES), list_params={},
+                                   empty="No open deal names you as its solutions architect. A sales rep names "
+                                         "you on the deal's page (Name the deal team)."))
+    if roles.TAM in mine:
+        queues.append(_deals_queue(user, overview=overview(roles.TAM), title="Deals you are the TAM of",
+                                   rule=Q(tam=user, stage__in=OPEN_STAGES), list_params={},
+                                   empty="No open deal names you as its TAM. A sales rep names you on the deal's "
+                                         "page (Name the deal team)."))
+    if mine & {roles.SALES_REP, roles.TAM}:
+        queues.append(_queue("projects", "Sign-offs to send", "No completed project waits for its sign-off.",
+                             with_sign_off(Project.objects.filter(deal_scope(user, via=via), sign_offs_to_send(user))
+                                           .select_related("ps_opportunity__parent__account"))
+                             .order_by("created_at", "pk"),
+                             overview=overview(roles.SALES_REP, roles.TAM)))
     approvers = {roles.PS_MANAGER, roles.DIR_CS, roles.TECHNICAL_ARCHITECT, roles.DIRECTOR_PS, roles.VP_SALES,
                  roles.VP_GLOBAL_SERVICES}
     if mine & approvers:
@@ -173,8 +240,8 @@ def work_queue(user: Any) -> list[Queue]:
                              overview=overview(roles.PS_MANAGER, roles.DIR_CS, roles.DIRECTOR_PS)))
     if roles.PS_MANAGER in mine:
         queues.append(_queue("projects", "Projects to staff or advance", "Every project is moving.",
-                             Project.objects.filter(deal_scope(user, via=via), projects_to_advance())
-                             .select_related("ps_opportunity__parent__account", "engagement_manager")
+                             with_sign_off(Project.objects.filter(deal_scope(user, via=via), projects_to_advance())
+                                           .select_related("ps_opportunity__parent__account", "engagement_manager"))
                              .order_by("created_at", "pk"),  # the project waiting longest first
                              list_name="web:projects", list_params={"advance": "1", "sort": "created"},
                              overview=overview(roles.PS_MANAGER)))
@@ -190,8 +257,9 @@ def work_queue(user: Any) -> list[Queue]:
                              .select_related("ps_opportunity", "author").order_by("created_at", "pk"),
                              overview=engineer_overview))
         queues.append(_queue("projects", "My projects and wrap-ups", "You are not on any open project.",
-                             Project.objects.filter(deal_scope(user, via=via), projects_of_engineer(user))
-                             .select_related("ps_opportunity__parent__account").order_by("created_at", "pk"),
+                             with_sign_off(Project.objects.filter(deal_scope(user, via=via), projects_of_engineer(user))
+                                           .select_related("ps_opportunity__parent__account"))
+                             .order_by("created_at", "pk"),
                              list_name="web:projects", list_params={"mine": "1", "sort": "created"},
                              overview=engineer_overview))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
@@ -217,15 +285,19 @@ def work_queue(user: Any) -> list[Queue]:
     return queues
 
 
-def _deals_queue(user: Any, *, overview: bool = False) -> Queue:
-    """The sales rep's open deals, the soonest to close first, each with its PS opportunities and next step."""
-    deals = (Opportunity.objects.filter(my_open_deals(user))
+def _deals_queue(user: Any, *, overview: bool = False, title: str = "My deals and their next step",
+                 rule: Q | None = None, list_params: dict[str, str] | None = None,
+                 empty: str = "No open deals. Start one from Deals > New deal.") -> Queue:
+    """Open deals, the soonest to close first, each with its PS opportunities and next step: the sales rep's own
+    (`my_open_deals`), or those `rule` picks (the deals naming a solutions architect or TAM)."""
+    deals = (Opportunity.objects.filter(deal_scope(user), rule if rule is not None else my_open_deals(user))
              .select_related("account")
              .prefetch_related(Prefetch("roms", queryset=Rom.objects.order_by("-created_at")),
                                Prefetch("ps_opportunities", queryset=PSOpportunity.objects.order_by("-created_at")))
              .order_by("close_date", "pk"))
-    queue = _queue("deals", "My deals and their next step", "No open deals. Create an opportunity to start.", deals,
-                   list_name="web:deals", list_params={"mine": "1", "sort": "close"}, overview=overview)
+    params = {"mine": "1", "sort": "close"} if list_params is None else list_params
+    queue = _queue("deals", title, empty, deals, list_name="web:deals" if params else "", list_params=params,
+                   overview=overview)
     queue.rows = [{"opportunity": opp, "ps": ps, "next": next_step(ps, opp)}
                   for opp in queue.rows for ps in list(opp.ps_opportunities.all()) or [None]]
     return queue

@@ -46,3 +46,11 @@ def state_label(obj) -> str:
         if hasattr(obj, name):
             return getattr(obj, name)()
     return ""
+
+
+@register.filter
+def project_next(project) -> str:
+    """The next act on a project in the process's words (psops.workflow.selectors.project_next_step)."""
+    from psops.workflow.selectors import project_next_step
+
+    return project_next_step(project)

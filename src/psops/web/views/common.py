@@ -21,15 +21,16 @@ from psops.core.errors import ApplicationError
 
 
 def attempt(request: HttpRequest, act: Callable[[], Any], *, success: str | Callable[[Any], str],
-            form: Any = None) -> Any | None:
+            form: Any = None, forbidden_in_page: bool = False) -> Any | None:
     """Run a service call; on refusal show its reason (beside the field it names when a form is given) and return
     None. The service changed nothing in that case. `success` is the message shown otherwise (or makes it from the
-    service's result)."""
+    service's result). A forbidden act raises PermissionDenied (the refusal page, which says why), unless
+    `forbidden_in_page`: a record page shows that reason in the page it re-renders, with the status 403."""
     try:
         result = act()
     except ApplicationError as refusal:
         request.psops_refusal = refusal  # type: ignore[attr-defined]  # for a page that answers with its status
-        if refusal.code == "forbidden":
+        if refusal.code == "forbidden" and not forbidden_in_page:
             raise PermissionDenied(refusal.message) from refusal
         if form is not None and refusal.field and refusal.field in form.fields:
             form.add_error(refusal.field, refusal.message)
@@ -100,7 +101,7 @@ def refusal_status(request: HttpRequest, default: int = 400) -> int:
     """The status for a page re-shown after `attempt` was refused: 409 when the refusal says the act was already
     done or raced another (nothing new was stored), else `default`."""
     refusal = getattr(request, "psops_refusal", None)
-    return 409 if refusal is not None and refusal.http_status == 409 else default
+    return refusal.http_status if refusal is not None and refusal.http_status in (403, 409) else default
 
 
 def role_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from psops.accounts import roles
 from psops.core.formfields import MoneyFormField
 from psops.core.money import CURRENCY_CHOICES
 from psops.crm import services as crm
@@ -18,6 +19,7 @@ from psops.crm.choices import Segment
 from psops.crm.models import Account
 from psops.crm.scope import account_scope
 
+from ..forms import PersonField
 from .common import attempt
 
 
@@ -36,6 +38,11 @@ class NewDealForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["solutions_architect"] = PersonField(
+            roles.SOLUTIONS_ARCHITECT, label="Solutions architect", required=False, empty_label="None yet",
+            help_text="Scopes the work and builds the ROM; the deal reaches their queue.")
+        self.fields["tam"] = PersonField(roles.TAM, label="TAM", required=False, empty_label="None yet",
+                                         help_text="Scopes where there is no SA, and may send the sign-off.")
         # Only the accounts this person sees are offered (decision 0008).
         self.fields["account"].queryset = (  # type: ignore[attr-defined]
             Account.objects.filter(account_scope(user)).order_by("name"))
@@ -64,9 +71,13 @@ def deal_new(request):
                 if data["contact_name"]:
                     crm.contact_create(user=request.user, account=account, name=data["contact_name"],
                                        email=data["contact_email"], title=data["contact_title"])
-                return crm.opportunity_create(user=request.user, account=account, name=data["name"],
+                deal = crm.opportunity_create(user=request.user, account=account, name=data["name"],
                                               close_date=data["close_date"], segment=data["segment"],
                                               amount=data["amount"], currency=data["currency"])
+                if data["solutions_architect"] or data["tam"]:
+                    crm.deal_team_set(user=request.user, opportunity=deal,
+                                      solutions_architect=data["solutions_architect"], tam=data["tam"])
+                return deal
 
         opportunity = attempt(request, create, success="Deal created.", form=form)
         if opportunity is not None:

@@ -111,7 +111,8 @@ def record_act(request, model_name: str, pk: int, code: str):
     if form is not None and not form.is_valid():
         return _page(request, kind, record, deal, open_form=form, status=400)
     data = form.cleaned_data if form is not None else {}
-    result = attempt(request, lambda: act.run(request.user, record, data), success=act.success, form=form)
+    result = attempt(request, lambda: act.run(request.user, record, data), success=act.success, form=form,
+                     forbidden_in_page=True)
     if result is None:
         record = kind.load(pk)
         return _page(request, kind, record, deal, open_form=form, status=refusal_status(request))
