@@ -25,6 +25,7 @@ from psops.core.quantities import check as check_bound
 from psops.core.quantities import parse as parse_quantity
 from psops.crm.customer import CustomerActor
 from psops.crm.models import Contact
+from psops.crm.scope import deal_scope
 from psops.crm.services import contact_check, record, save_transition
 from psops.documents import services as documents
 from psops.documents.models import Document, Kind
@@ -273,21 +274,57 @@ def time_log(*, user: Any, project: Project, date: dt.date, hours: Any, note: st
 
 
 def time_approve(*, user: Any, entries: list[TimeEntry]) -> int:
-    """The PS manager approves time; engineers never approve their own."""
+    """The PS manager approves time; engineers never approve their own. One timeline event per project, saying
+    whose hours and how many."""
     if not entries:
         return 0
+    for entry in entries:
+        require(user, "delivery.manage_project", entry.project, message="Only a PS manager approves time.")
+        if entry.engineer_id == user.pk:
+            raise ApplicationError(code="segregation-of-duties", message="Nobody approves their own time.")
+    waiting = [e for e in entries if e.approved_at is None]
     with transaction.atomic():
-        count = 0
-        for entry in entries:
-            require(user, "delivery.manage_project", entry.project, message="Only a PS manager approves time.")
-            if entry.engineer_id == user.pk:
-                raise ApplicationError(code="segregation-of-duties", message="Nobody approves their own time.")
-            if entry.approved_at is None:
-                entry.approved_by = user
-                entry.approved_at = timezone.now()
-                entry.save(update_fields=["approved_by", "approved_at"])
-                count += 1
-        _record(user, entries[0].project, "time.approved", f"{user} approved {count} time entries")
+        now = timezone.now()
+        TimeEntry.objects.filter(pk__in=[e.pk for e in waiting], approved_at__isnull=True).update(
+            approved_by=user, approved_at=now)
+        for entry in waiting:
+            entry.approved_by, entry.approved_at = user, now
+        by_project: dict[int, list[TimeEntry]] = {}
+        for entry in waiting:
+            by_project.setdefault(entry.project_id, []).append(entry)
+        for project_entries in by_project.values():
+            hours = sum((e.hours for e in project_entries), Decimal(0))
+            people = sorted({str(e.engineer) for e in project_entries})
+            _record(user, project_entries[0].project, "time.approved",
+                    f"{user} approved {len(project_entries)} time entries ({hours} h) of {', '.join(people)}")
+    return len(waiting)
+
+
+def time_approve_week_check(*, user: Any, engineer: Any = None) -> None:
+    """Who approves a week of time: a PS manager, never for their own hours."""
+    require(user, "delivery.manage_project", message="Only a PS manager approves time.")
+    if engineer is not None and engineer.pk == user.pk:
+        raise ApplicationError(code="segregation-of-duties", message="Nobody approves their own time.")
+
+
+def time_approve_week(*, user: Any, engineer: Any, week: dt.date) -> int:
+    """Approve every entry `engineer` logged in the week starting on Monday `week` that waits for approval on a
+    project of a deal `user` sees. Returns how many were approved."""
+    time_approve_week_check(user=user, engineer=engineer)
+    if week.weekday() != 0:
+        raise ApplicationError(code="invalid-week", message="A week starts on a Monday.", field="week")
+    entries = list(TimeEntry.objects.filter(deal_scope(user, via="project__ps_opportunity__parent__"),
+                                            engineer=engineer, approved_at__isnull=True, date__gte=week,
+                                            date__lt=week + dt.timedelta(days=7))
+                   .select_related("project", "engineer"))
+    if not entries:
+        raise ApplicationError(code="nothing-to-approve",
+                               message=f"{engineer} has no time waiting for approval in the week of {week}.")
+    with transaction.atomic():
+        count = time_approve(user=user, entries=entries)
+        hours = sum((e.hours for e in entries), Decimal(0))
+        notify(recipients=[engineer], kind="time-approved", subject=entries[0].project,
+               text=f"{user} approved your {hours} h of the week of {week:%Y-%m-%d}.")
     return count
 
 

@@ -31,6 +31,8 @@ def navigation(request):
     if mine & {roles.PS_MANAGER, roles.PS_ENGINEER, roles.DIR_CS, roles.SALES_REP, roles.TAM, roles.FINANCE,
                roles.CONTROLLER, roles.DIRECTOR_PS}:
         items.append(("web:projects", "Projects"))
+    if roles.PS_MANAGER in mine:
+        items.append(("web:time", "Time"))
     if mine & {roles.FINANCE, roles.CONTROLLER}:
         items.append(("web:invoices", "Invoices"))
         items.append(("web:collections", "Collections"))

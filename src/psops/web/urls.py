@@ -2,7 +2,20 @@ from django.urls import path
 
 from . import kinds  # noqa: F401  (registers the record pages and their acts)
 from .records import KINDS
-from .views import billing, calculator, dashboards, deal_new, documents, home, inbox, integrity, lists, records, search
+from .views import (
+    billing,
+    calculator,
+    dashboards,
+    deal_new,
+    documents,
+    home,
+    inbox,
+    integrity,
+    lists,
+    records,
+    search,
+    time,
+)
 
 app_name = "web"
 
@@ -16,6 +29,8 @@ urlpatterns = [
     path("calculator/", calculator.calculator_page, name="calculator"),
     path("approvals/", lists.approvals, name="approvals"),
     path("projects/", lists.projects, name="projects"),
+    path("time/", time.time_review, name="time"),
+    path("time/approve/", time.time_approve, name="time_approve"),
     path("invoices/", lists.invoices, name="invoices"),
     path("invoices/issue/", billing.invoices_issue_run, name="invoices_issue"),
     path("payments/import/", billing.payments_import_page, name="payments_import"),

@@ -30,6 +30,7 @@ from psops.crm.choices import OPEN_STAGES, PSStage
 from psops.crm.models import Opportunity, PSOpportunity
 from psops.crm.scope import deal_scope, owned_by
 from psops.delivery.models import STATES_TO_ADVANCE, AcceptanceRequest, Assignment, Project
+from psops.delivery.selectors import time_weeks
 from psops.estimating.models import Rom
 from psops.sales.models import Quote, Sow
 
@@ -245,6 +246,14 @@ def work_queue(user: Any) -> list[Queue]:
                              .order_by("created_at", "pk"),  # the project waiting longest first
                              list_name="web:projects", list_params={"advance": "1", "sort": "created"},
                              overview=overview(roles.PS_MANAGER)))
+    if roles.PS_MANAGER in mine:
+        weeks = time_weeks(user=user)
+        overview_time = overview(roles.PS_MANAGER)
+        top = [] if overview_time else [{**w, "week_end": w["week"] + dt.timedelta(days=6)}
+                                         for w in weeks[:QUEUE_SIZE]]
+        total = weeks.count()
+        queues.append(Queue("time", "Time to approve", "No time waits for your approval.", top, total=total,
+                            shown=len(top), list_name="web:time", overview=overview_time))
     if roles.PS_ENGINEER in mine:
         engineer_overview = overview(roles.PS_ENGINEER)
         queues.append(_queue("quotes", "SOWs to write", "No accepted quote waits for a SOW.",
