@@ -30,8 +30,8 @@ def test_the_completion_page_shows_the_work_and_the_deadline(sent, client):
     e, path = sent("completion-asked")
     page = client.get(path).content.decode()
     deadline = timezone.localtime(e.completion.passive_at).date() - dt.timedelta(days=1)
-    for text in (e.project.name, e.project.sow.title, f"by the end of {deadline:%Y-%m-%d}", "Accept as complete",
-                 "Not complete"):
+    for text in (e.project.name, e.project.sow.title, f'by the end of <time datetime="{deadline:%Y-%m-%d}"',
+                 f">{deadline:%Y-%m-%d}</time>", "business days)", "Accept as complete", "Not complete"):
         assert text in page, text
     # The customer has no home here: the name in the header is not a link to the staff login.
     assert '<span class="brand">psops</span>' in page and 'class="brand" href' not in page

@@ -76,12 +76,18 @@ def _check_usable(link: CustomerLink, now: dt.datetime) -> None:
                           message=f"This link expired on {timezone.localtime(link.expires_at):%Y-%m-%d}.")
 
 
+LINK_MAX_DAYS = 366  # no customer link lives longer, whatever it carries
+
+
 def link_issue(*, subject: models.Model, purpose: str, contact: Any, email_to: str, text: str,
-               email_subject: str = "", attachments: Sequence[tuple[str, bytes, str]] = ()) -> str:
+               email_subject: str = "", attachments: Sequence[tuple[str, bytes, str]] = (),
+               expires_at: dt.datetime | None = None) -> str:
     """Create a link for `contact` to act on `subject` for `purpose`, e-mail it once the surrounding transaction
     commits, and return its URL. Any earlier unused link for the same subject and purpose stops working: only the
     latest e-mail counts. Call it inside the transaction of the act that sends the thing. `attachments` are
-    (file name, bytes, MIME type): the documents the e-mail carries."""
+    (file name, bytes, MIME type): the documents the e-mail carries. `expires_at` replaces the default lifetime
+    (PSOPS["LINK_DAYS"]) where the thing sent has a life of its own (a quote lives until its validity ends), at most
+    LINK_MAX_DAYS."""
     if purpose not in PURPOSES.values:
         raise ApplicationError(code="invalid-purpose", message=f"Unknown link purpose '{purpose}'.")
     if not (email_to or "").strip() or "@" not in email_to:
@@ -90,7 +96,9 @@ def link_issue(*, subject: models.Model, purpose: str, contact: Any, email_to: s
     raw = secrets.token_urlsafe(32)
     token = _signer(purpose).sign(raw)
     now = timezone.now()
-    expires_at = now + dt.timedelta(days=settings.PSOPS["LINK_DAYS"])
+    if expires_at is None:
+        expires_at = now + dt.timedelta(days=settings.PSOPS["LINK_DAYS"])
+    expires_at = min(expires_at, now + dt.timedelta(days=LINK_MAX_DAYS))
     subject_type = ContentType.objects.get_for_model(subject)
     with transaction.atomic():
         CustomerLink.objects.filter(subject_type=subject_type, subject_id=subject.pk, purpose=purpose,

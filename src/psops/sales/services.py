@@ -14,6 +14,7 @@ from psops.activity.services import notify
 from psops.approvals import policy as policy_rules
 from psops.approvals.models import ApprovalRequest
 from psops.approvals.services import approvers_for, policy_active, request_decide, request_open, request_withdraw
+from psops.core.business_days import start_of_day
 from psops.core.errors import ApplicationError
 from psops.core.money import parse_amount, quantize
 from psops.core.permissions import require
@@ -256,7 +257,9 @@ def _quote_link(user: Any, quote: Quote, contact: Contact, attached: list[Docume
     """The customer's private link to read the quote and accept or decline it, e-mailed on commit with the quote's
     PDF."""
     ps = quote.ps_opportunity
+    # The link lives as long as the quote may be accepted: to the end of its last valid day.
     return link_issue(subject=quote, purpose="quote", contact=contact, email_to=contact.email,
+                      expires_at=start_of_day(quote.valid_until + dt.timedelta(days=1)),
                       email_subject=f"Quote {quote} for {ps.name}", attachments=documents.attachments(attached),
                       text=f"Hello {contact.name},\n\n{_name(user)} sent you quote {quote} for {ps.name}: "
                            f"{quote.currency} {quote.total:,}, valid until {quote.valid_until}. Open the link below "

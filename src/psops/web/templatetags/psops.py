@@ -54,3 +54,51 @@ def project_next(project) -> str:
     from psops.workflow.selectors import project_next_step
 
     return project_next_step(project)
+
+
+def _calendar(context):
+    """The working calendar, read once per request (the holidays are one query)."""
+    from psops.core.business_days import Calendar
+
+    holder = context.get("request") or context
+    calendar = getattr(holder, "_psops_calendar", None)
+    if calendar is None:
+        calendar = Calendar.current()
+        holder._psops_calendar = calendar
+    return calendar
+
+
+@register.simple_tag(takes_context=True)
+def deadline(context, moment, business: bool = False, exclusive: bool = False):
+    """A date people wait on, with how far off it is: "2026-12-07 (in 4 business days)", "(today)", "(2 days
+    ago)". `moment` is a date or an aware datetime (read in the business time zone); `business` counts business days
+    (the rule's unit for passive acceptance), else calendar days; `exclusive` for a moment that begins a day (a link
+    that stops working at 00:00 is last usable the day before, which is the date shown)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from psops.core.business_days import local_date
+
+    if moment is None:
+        return "—"
+    day = local_date(moment) if isinstance(moment, dt.datetime) else moment
+    if exclusive:
+        day -= dt.timedelta(days=1)
+    today = timezone.localdate()
+    if business:
+        calendar = _calendar(context)
+        far = (calendar.business_days_between(today, day) if day >= today
+               else -calendar.business_days_between(day, today))
+        unit = "business day"
+    else:
+        far, unit = (day - today).days, "day"
+    if far == 0:
+        when = "today" if day == today else f"no {unit}s left"
+    elif far > 0:
+        when = f"in {far} {unit}{'s' * (far != 1)}"
+    else:
+        when = f"{-far} {unit}{'s' * (far != -1)} ago"
+    full = timezone.localtime(moment).isoformat(timespec="minutes") if isinstance(moment, dt.datetime) else day
+    return format_html('<time datetime="{}" title="{}">{}</time> <span class="muted">({})</span>', day.isoformat(),
+                       full, day.isoformat(), when)
