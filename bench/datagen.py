@@ -239,6 +239,15 @@ class Generator:
     def ds(self, d: int) -> str:
         return self.days[d]
 
+    def business_days(self, started: int, ended: int) -> int:
+        """Business days between the days of two moments (weekends only: the generated firm keeps no holidays)."""
+        from psops.core.business_days import Calendar
+
+        calendar = self.__dict__.setdefault("_calendar", Calendar(country="US"))
+        first = (self.base + dt.timedelta(days=started // DAY)).date()
+        last = (self.base + dt.timedelta(days=ended // DAY)).date()
+        return calendar.business_days_between(first, last)
+
     def work_t(self, day: int) -> int:
         """A moment in working hours on `day`."""
         return day * DAY + 8 * HOUR + self.rng.randrange(10 * HOUR)
@@ -1923,7 +1932,8 @@ class Generator:
         ids = self.ids(StepClock, len(self.clocks))
         for cid, ((step, ct, sid), (started, ended, thread)) in zip(ids, self.clocks.items(), strict=True):
             yield (cid, step, sid, ts(started), ts(ended) if ended is not None else None,
-                   ended - started if ended is not None else None, ct, thread)
+                   ended - started if ended is not None else None, ct, thread,
+                   self.business_days(started, ended) if ended is not None else None)
 
     # --- the run ------------------------------------------------------------------------------------------------------
 
@@ -2032,8 +2042,8 @@ class Generator:
         ]
         step_clock = getattr(__import__("psops.activity.models", fromlist=["StepClock"]), "StepClock", None)
         if step_clock is not None and self.clock_verbs()[0]:  # filled from the events just written
-            tables.append((step_clock, "id step subject_id started_at ended_at seconds subject_type_id thread_id",
-                           self.rows_step_clocks))
+            tables.append((step_clock, "id step subject_id started_at ended_at seconds subject_type_id thread_id "
+                                       "business_days", self.rows_step_clocks))
         loader = _loader_class()(say=say)
         models_ = [model for model, _, _ in tables]
         for model in models_:  # every id counter read now: no query may run on the connection while it copies

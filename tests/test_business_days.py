@@ -180,3 +180,12 @@ def test_a_start_that_is_no_business_day_counts_from_the_next_one(start, n):
     assert US.nth_business_day(start, n) == US.nth_business_day(first, n)
     # Nothing between the start and the first business day is one.
     assert US.business_days_between(start, first) == (0 if first == start else 1)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)  # budget: 200 pairs of days, each counted day by day as well
+@given(start=st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)), span=st.integers(-10, 800))
+def test_counting_business_days_by_arithmetic_agrees_with_walking_the_days(start, span):
+    calendar = Calendar(country="US", extra=frozenset({dt.date(2026, 12, 24), dt.date(2027, 7, 5)}))
+    end = start + dt.timedelta(days=span)
+    walked = sum(1 for k in range(1, span + 1) if calendar.is_business_day(start + dt.timedelta(days=k)))
+    assert calendar.business_days_between(start, end) == walked

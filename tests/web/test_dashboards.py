@@ -13,7 +13,6 @@ from psops.accounts.services import user_ensure
 from psops.crm.models import Account
 from psops.insights import selectors
 from psops.insights.charts import Series, bar_chart, compact, hbar_chart
-from psops.insights.panels import duration
 from psops.workflow.demo import SCENARIOS, ensure_users
 
 TITLES = ["Pipeline by PS stage", "Approvals waiting", "Time spent in each step", "Bookings by month", "Backlog"]
@@ -57,11 +56,29 @@ def test_the_figures_say_what_the_demo_holds(client, demo):
     # Open PS opportunities: Globex and Initech (ROM approval), Umbrella (quoted), Stark (SOW out).
     assert "USD 165,000.00 in all" in page
     assert "1 waiting; 0 over the 3-business-day service level." in page
-    assert "Bookings by month" in page and "USD 100,300.00" in page  # Wayne and Acme closed won
+    assert "Bookings by month" in page and "USD 120,200.00" in page  # Wayne, Hooli and Acme closed won
     assert "Signed SOW value not yet delivered (projects not yet completed): USD 48,300.00." in page  # Wayne
-    assert "USD 100,300.00 owed" in page
+    assert "USD 120,200.00 owed" in page
     # Every chart has a table that says the same figures, for screen readers and copying.
     assert page.count('<details class="fallback">') == 6
+
+
+@pytest.mark.django_db
+def test_amounts_in_other_currencies_are_charted_and_totalled_apart(client, demo):
+    """A deal in euros never adds to the dollars: each currency has its chart and its total."""
+    from psops.billing.models import Invoice
+    from psops.crm.models import PSOpportunity
+
+    globex = PSOpportunity.objects.get(parent__account__name="Globex Corporation")
+    PSOpportunity.objects.filter(pk=globex.pk).update(currency="EUR")
+    hooli = Invoice.objects.get(project__ps_opportunity__parent__account__name="Hooli", state="issued")
+    Invoice.objects.filter(pk=hooli.pk).update(currency="EUR")
+    page = page_of(client, "finance")
+    usd = Decimal("165000.00") - globex.ps_amount
+    assert f"stage by stage: USD {usd:,.2f} and EUR {globex.ps_amount:,.2f} in all." in page
+    assert 'id="chart-pipeline-usd"' in page and 'id="chart-pipeline-eur"' in page
+    assert f"now: USD {Decimal('120200.00') - hooli.open_balance:,.2f} and EUR {hooli.open_balance:,.2f} owed." in page
+    assert 'id="chart-ageing-eur"' in page and "Pipeline by PS stage (EUR)" in page
 
 
 @pytest.mark.django_db
@@ -75,14 +92,11 @@ def test_a_sales_rep_sees_only_their_deals_figures(client, demo):
 @pytest.mark.django_db
 def test_time_in_each_step_comes_from_the_step_clocks(demo):
     steps = {s.code: s for s in selectors.step_times(user=ensure_users()["psmanager"])}
-    # Approved ROMs: Umbrella, Stark, Wayne, Acme. Quotes accepted: Stark, Wayne, Acme. SOWs signed: Wayne, Acme.
-    assert (steps["rom"].count, steps["quote"].count, steps["sow"].count, steps["project"].count) == (4, 3, 2, 1)
-    assert all(s.median_hours is not None and s.median_hours >= 0 for s in steps.values())
-    assert all(s.p90_hours >= s.median_hours for s in steps.values())
-
-
-def test_durations_read_at_a_glance():
-    assert [duration(h) for h in (None, 0.001, 0.5, 5, 72)] == ["—", "< 1 min", "30 min", "5.0 h", "3.0 days"]
+    # Approved ROMs: Umbrella, Stark, Wayne, Hooli, Acme. Quotes accepted: Stark, Wayne, Hooli, Acme. SOWs signed:
+    # Wayne, Hooli, Acme. Projects completed: Hooli, Acme.
+    assert (steps["rom"].count, steps["quote"].count, steps["sow"].count, steps["project"].count) == (5, 4, 3, 2)
+    assert all(s.median_days is not None and s.median_days >= 0 for s in steps.values())
+    assert all(s.p90_days >= s.median_days for s in steps.values())
 
 
 # Pinned: session, user, roles, unread count, then pipeline, approvals (holidays and requests), steps (one count and
@@ -223,7 +237,7 @@ def test_finance_ages_receivables_as_of_a_past_day(client, demo):
                        ("x" * 5000, "is not a date")):
         refused = client.get("/dashboards/", {"as_of": raw})
         assert refused.status_code == 400 and words in refused.content.decode(), raw
-        assert "USD 100,300.00 owed" in refused.content.decode()
+        assert "USD 120,200.00 owed" in refused.content.decode()
 
 
 @pytest.mark.django_db

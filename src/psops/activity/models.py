@@ -64,6 +64,8 @@ class StepClock(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     seconds = models.BigIntegerField(null=True, blank=True)  # ended_at - started_at, once ended
+    # Business days from the start's day to the end's (0: the same business day), the unit of the service levels.
+    business_days = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -73,7 +75,9 @@ class StepClock(models.Model):
         ]
         # Percentiles read the n-th duration of a step through this index.
         indexes = [models.Index(fields=["step", "seconds"], name="clock_by_duration",
-                                condition=models.Q(seconds__isnull=False))]
+                                condition=models.Q(seconds__isnull=False)),
+                   models.Index(fields=["step", "business_days"], name="clock_by_business_days",
+                                condition=models.Q(business_days__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.step} of {self.subject_type_id}:{self.subject_id}"

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from psops.core.business_days import Calendar, local_date
+
 from .models import StepClock
 
 
@@ -44,4 +46,6 @@ def clock(*, verb: str, subject_type: Any, subject_id: int, thread: Any, at: dt.
         if running is not None and at >= running.started_at:
             running.ended_at = at
             running.seconds = int((at - running.started_at).total_seconds())
-            running.save(update_fields=["ended_at", "seconds"])
+            running.business_days = Calendar.current().business_days_between(local_date(running.started_at),
+                                                                             local_date(at))
+            running.save(update_fields=["ended_at", "seconds", "business_days"])

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Case, CharField, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -115,44 +116,59 @@ def bucket_of(day: dt.date, via: str = "") -> Case:
                 default=Value("over-90"), output_field=CharField())
 
 
-def _by_bucket(rows: QuerySet, day: dt.date, amount: str, via: str = "") -> dict[str, Decimal]:
-    """Sum `amount` over `rows`, grouped in SQL by the ageing bucket (as of `day`) of the invoice `via` leads to."""
-    grouped = (rows.order_by().annotate(age=bucket_of(day, via)).values("age").annotate(total=Sum(amount))
-               .values_list("age", "total"))
-    return {age: total or Decimal("0.00") for age, total in grouped}
+def _by_bucket(rows: QuerySet, day: dt.date, amount: str, via: str = "") -> dict[tuple[str, str], Decimal]:
+    """Sum `amount` over `rows`, grouped in SQL by the currency and the ageing bucket (as of `day`) of the invoice
+    `via` leads to."""
+    grouped = (rows.order_by().annotate(age=bucket_of(day, via), cur=F(f"{via}currency")).values("cur", "age")
+               .annotate(total=Sum(amount)).values_list("cur", "age", "total"))
+    return {(cur, age): total or Decimal("0.00") for cur, age, total in grouped}
 
 
-def ageing(*, user: Any, today: dt.date | None = None, as_of: dt.date | None = None) -> dict[str, Decimal]:
-    """Accounts receivable by ageing bucket, in SQL.
+def ageing_by_currency(*, user: Any, today: dt.date | None = None,
+                       as_of: dt.date | None = None) -> dict[str, dict[str, Decimal]]:
+    """Accounts receivable by currency, then by ageing bucket, in SQL: amounts in different currencies are never
+    added together. The default currency is always there (zeros when nothing is owed in it).
 
     Now: the open balances kept on the invoices, grouped by bucket (one query over the open invoices' partial
     index). As of a day: what was owed at the end of that day, from the history: invoices issued by then, less the
     payments received, credit notes issued and write-offs approved by then (what was settled later is added back),
     aged as of that day. Four grouped queries, whatever the number of invoices."""
-    totals = dict.fromkeys(BUCKETS, Decimal("0.00"))
+    zeros = dict.fromkeys(BUCKETS, Decimal("0.00"))
+    default = settings.PSOPS["DEFAULT_CURRENCY"]
     if not may_list_invoices(user):
-        return totals
+        return {default: zeros}
     if as_of is None:
-        now = _by_bucket(Invoice.objects.filter(state=Invoice.State.ISSUED), today or timezone.localdate(),
-                         "open_balance")
-        return {age: now.get(age, total) for age, total in totals.items()}
-    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+        owed = _by_bucket(Invoice.objects.filter(state=Invoice.State.ISSUED), today or timezone.localdate(),
+                          "open_balance")
+    else:
+        end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
 
-    def issued_by_then(via: str = "") -> Q:
-        return Q(**{f"{via}state__in": [Invoice.State.ISSUED, Invoice.State.PAID], f"{via}issue_date__lte": as_of})
+        def issued_by_then(via: str = "") -> Q:
+            return Q(**{f"{via}state__in": [Invoice.State.ISSUED, Invoice.State.PAID],
+                        f"{via}issue_date__lte": as_of})
 
-    billed = _by_bucket(Invoice.objects.filter(issued_by_then()), as_of, "amount")
-    on_invoice = "invoice__"
-    settled = [
-        _by_bucket(Payment.objects.filter(issued_by_then(on_invoice), received_on__lte=as_of), as_of, "amount",
-                   on_invoice),
-        _by_bucket(CreditNote.objects.filter(issued_by_then(on_invoice), created_at__lt=end), as_of, "amount",
-                   on_invoice),
-        _by_bucket(WriteOff.objects.filter(issued_by_then(on_invoice), state=WriteOff.State.APPROVED,
-                                           decided_at__lt=end), as_of, "amount", on_invoice),
-    ]
-    return {age: billed.get(age, total) - sum((part.get(age, total) for part in settled), total)
-            for age, total in totals.items()}
+        billed = _by_bucket(Invoice.objects.filter(issued_by_then()), as_of, "amount")
+        on_invoice = "invoice__"
+        settled = [
+            _by_bucket(Payment.objects.filter(issued_by_then(on_invoice), received_on__lte=as_of), as_of, "amount",
+                       on_invoice),
+            _by_bucket(CreditNote.objects.filter(issued_by_then(on_invoice), created_at__lt=end), as_of, "amount",
+                       on_invoice),
+            _by_bucket(WriteOff.objects.filter(issued_by_then(on_invoice), state=WriteOff.State.APPROVED,
+                                               decided_at__lt=end), as_of, "amount", on_invoice),
+        ]
+        owed = {key: total - sum((part.get(key, Decimal("0.00")) for part in settled), Decimal("0.00"))
+                for key, total in billed.items()}
+    currencies = sorted({cur for cur, _ in owed} - {default})
+    return {cur: {age: owed.get((cur, age), zero) for age, zero in zeros.items()} for cur in [default, *currencies]}
+
+
+def ageing(*, user: Any, today: dt.date | None = None, as_of: dt.date | None = None,
+           currency: str | None = None) -> dict[str, Decimal]:
+    """`ageing_by_currency` of one currency (the default currency unless named)."""
+    wanted = currency or settings.PSOPS["DEFAULT_CURRENCY"]
+    return ageing_by_currency(user=user, today=today, as_of=as_of).get(wanted, dict.fromkeys(BUCKETS,
+                                                                                             Decimal("0.00")))
 
 
 def may_list_invoices(user: Any) -> bool:

@@ -44,72 +44,85 @@ class Panel:
     controls: str = ""  # a template with the panel's own controls (e.g. the ageing's "as of" day), or none
 
 
-def duration(hours: Number | None) -> str:
-    """A duration a person reads at a glance: minutes, hours or days."""
-    if hours is None:
-        return "—"
-    value = float(hours)
-    if value < 1 / 60:
-        return "< 1 min"
-    if value < 1:
-        return f"{round(value * 60)} min"
-    if value < 48:
-        return f"{value:.1f} h"
-    return f"{value / 24:.1f} days"
-
-
 def _money(currency: str):
     def format_(value: Number) -> str:
         return fmt(Decimal(str(value)), currency)
     return format_
 
 
+def _currencies(default: str, rows: list) -> list[str]:
+    """The currencies to draw, the default first: amounts in different currencies get charts of their own, never
+    one sum."""
+    return [default, *sorted({r.currency for r in rows} - {default})]
+
+
+def _totals(rows: list, currencies: list[str]) -> str:
+    """"USD 1,000.00 and EUR 200.00": each currency's total, the default first."""
+    sums = [fmt(sum((r.amount for r in rows if r.currency == c), Decimal("0.00")), c) for c in currencies]
+    return sums[0] if len(sums) == 1 else ", ".join(sums[:-1]) + " and " + sums[-1]
+
+
+def _charts(charts: list[SafeString]) -> SafeString:
+    return SafeString("".join(charts))
+
+
 def pipeline(user: Any, currency: str) -> Panel:
     rows = selectors.pipeline_by_stage(user=user)
-    main = {r.stage: r for r in rows if r.currency == currency}
-    total = sum((r.amount for r in main.values()), Decimal("0.00"))
-    labels = [PSStage(s).label for s in PS_OPEN_STAGES] if rows else []
-    chart = hbar_chart(chart_id="chart-pipeline", title=f"Pipeline by PS stage ({currency})", labels=labels,
-                       series=Series("PS amount", [main[s].amount if s in main else 0 for s in PS_OPEN_STAGES]),
-                       value_format=_money(currency), empty_text="No open PS opportunities")
+    currencies = _currencies(currency, rows)
+    charts = []
+    for cur in currencies:
+        main = {r.stage: r for r in rows if r.currency == cur}
+        if cur != currency and not main:
+            continue
+        charts.append(hbar_chart(
+            chart_id=f"chart-pipeline-{cur.lower()}", title=f"Pipeline by PS stage ({cur})",
+            labels=[PSStage(s).label for s in PS_OPEN_STAGES] if rows else [],
+            series=Series("PS amount", [main[s].amount if s in main else 0 for s in PS_OPEN_STAGES]),
+            value_format=_money(cur), empty_text="No open PS opportunities"))
     return Panel(
         "pipeline", "Pipeline by PS stage",
-        f"Open PS opportunities and their PS amounts, stage by stage: {fmt(total, currency)} in all.",
-        chart, [Column("PS stage"), Column("Open", True), Column("PS amount", True)],
+        f"Open PS opportunities and their PS amounts, stage by stage: {_totals(rows, currencies)} in all.",
+        _charts(charts), [Column("PS stage"), Column("Open", True), Column("PS amount", True)],
         [[r.label, str(r.count), fmt(r.amount, r.currency)] for r in rows],
         "No open PS opportunity yet: a PS opportunity opens from a ROM (step 4).")
 
 
 def bookings(user: Any, currency: str, today: dt.date) -> Panel:
     rows = selectors.bookings_by_month(user=user, today=today)
-    main = [r for r in rows if r.currency == currency]
     won = [r for r in rows if r.count]
-    chart = bar_chart(chart_id="chart-bookings", title=f"Bookings by month ({currency})",
-                      labels=[r.month.strftime("%b") for r in main] if won else [],
-                      series=Series("Closed Won", [r.amount for r in main]), value_format=_money(currency),
-                      axis_format=compact, empty_text="Nothing closed won in the last 12 months")
-    total = sum((r.amount for r in main), Decimal("0.00"))
+    currencies = _currencies(currency, won)
+    months = [r for r in rows if r.currency == currency]
+    charts = [bar_chart(chart_id=f"chart-bookings-{cur.lower()}", title=f"Bookings by month ({cur})",
+                        labels=[r.month.strftime("%b") for r in rows if r.currency == cur] if won else [],
+                        series=Series("Closed Won", [r.amount for r in rows if r.currency == cur]),
+                        value_format=_money(cur), axis_format=compact,
+                        empty_text="Nothing closed won in the last 12 months") for cur in currencies]
     return Panel(
         "bookings", "Bookings by month",
-        f"PS amounts marked Closed Won, by month of closing, {main[0].month:%B %Y} to {main[-1].month:%B %Y}: "
-        f"{fmt(total, currency)}.",
-        chart, [Column("Month"), Column("Deals won", True), Column("PS amount", True)],
+        f"PS amounts marked Closed Won, by month of closing, {months[0].month:%B %Y} to {months[-1].month:%B %Y}: "
+        f"{_totals(won, currencies)}.",
+        _charts(charts), [Column("Month"), Column("Deals won", True), Column("PS amount", True)],
         [[r.month.strftime("%B %Y"), str(r.count), fmt(r.amount, r.currency)] for r in won],
         "Nothing was closed won in the last 12 months: a PS opportunity is won once its SOW is signed (step 10).")
 
 
 def backlog(user: Any, currency: str) -> Panel:
     rows = selectors.backlog(user=user)
-    main = {r.state: r for r in rows if r.currency == currency}
-    total = sum((r.amount for r in main.values()), Decimal("0.00"))
-    chart = hbar_chart(chart_id="chart-backlog", title=f"Backlog by project state ({currency})",
-                       labels=[Project.State(s).label.split(" (")[0] for s in UNDELIVERED] if rows else [],
-                       series=Series("SOW value", [main[s].amount if s in main else 0 for s in UNDELIVERED]),
-                       value_format=_money(currency), empty_text="No signed work waiting for delivery")
+    currencies = _currencies(currency, rows)
+    charts = []
+    for cur in currencies:
+        main = {r.state: r for r in rows if r.currency == cur}
+        if cur != currency and not main:
+            continue
+        charts.append(hbar_chart(
+            chart_id=f"chart-backlog-{cur.lower()}", title=f"Backlog by project state ({cur})",
+            labels=[Project.State(s).label.split(" (")[0] for s in UNDELIVERED] if rows else [],
+            series=Series("SOW value", [main[s].amount if s in main else 0 for s in UNDELIVERED]),
+            value_format=_money(cur), empty_text="No signed work waiting for delivery"))
     return Panel(
         "backlog", "Backlog",
-        f"Signed SOW value not yet delivered (projects not yet completed): {fmt(total, currency)}.",
-        chart, [Column("Project state"), Column("Projects", True), Column("SOW value", True)],
+        f"Signed SOW value not yet delivered (projects not yet completed): {_totals(rows, currencies)}.",
+        _charts(charts), [Column("Project state"), Column("Projects", True), Column("SOW value", True)],
         [[r.label, str(r.count), fmt(r.amount, r.currency)] for r in rows],
         "No backlog: every signed project is completed, or none is signed yet.")
 
@@ -131,38 +144,53 @@ def approvals(user: Any, today: dt.date) -> Panel:
                  "Nothing waits for a decision.")
 
 
+def business_days(days: Number | None) -> str:
+    """A step's length as the service levels count it."""
+    if days is None:
+        return "—"
+    value = int(days)
+    return "same day" if value == 0 else f"{value} business day{'s' * (value != 1)}"
+
+
 def step_times(user: Any) -> Panel:
     steps = selectors.step_times(user=user)
     done = [s for s in steps if s.count]
-    chart = hbar_chart(chart_id="chart-steps", title="Time spent in each step", labels=[s.label for s in steps]
-                       if done else [],
-                       series=[Series("Median", [s.median_hours or 0 for s in steps]),
-                               Series("90th percentile", [s.p90_hours or 0 for s in steps])],
-                       value_format=duration, empty_text="No step finished yet")
+    chart = hbar_chart(chart_id="chart-steps", title="Business days spent in each step",
+                       labels=[s.label for s in steps] if done else [],
+                       series=[Series("Median", [s.median_days or 0 for s in steps]),
+                               Series("90th percentile", [s.p90_days or 0 for s in steps])],
+                       value_format=business_days, empty_text="No step finished yet")
     return Panel(
         "steps", "Time spent in each step",
-        "Median and 90th percentile of calendar time from the start to the end of each step, from the timeline.",
+        f"Median and 90th percentile, in business days (weekends and holidays left out, as the "
+        f"{SERVICE_LEVEL_DAYS}-business-day service levels count), from the start to the end of each step.",
         chart, [Column("Step"), Column("Finished", True), Column("Median", True), Column("90th percentile", True)],
-        [[s.label, str(s.count), duration(s.median_hours), duration(s.p90_hours)] for s in steps] if done else [],
+        [[s.label, str(s.count), business_days(s.median_days), business_days(s.p90_days)] for s in steps]
+        if done else [],
         "No step has finished yet: times appear once a ROM is approved, a quote accepted, a SOW signed or a "
         "project completed.")
 
 
 def receivables(user: Any, today: dt.date, as_of: dt.date | None = None) -> Panel | None:
-    totals = selectors.receivables_ageing(user=user, today=today, as_of=as_of)
-    if totals is None:
+    by_currency = selectors.receivables_ageing(user=user, today=today, as_of=as_of)
+    if by_currency is None:
         return None
-    currency = settings.PSOPS["DEFAULT_CURRENCY"]
-    owed = sum(totals.values(), Decimal("0.00"))
+    owed = {cur: sum(totals.values(), Decimal("0.00")) for cur, totals in by_currency.items()}
+    shown = [cur for cur in by_currency if owed[cur] or cur == next(iter(by_currency))]
     when = f"at the end of {as_of:%Y-%m-%d}" if as_of else "now"
-    chart = bar_chart(chart_id="chart-ageing", title=f"Accounts receivable by age, {when}",
-                      labels=BUCKETS if owed else [], series=Series("Open balance", [totals[b] for b in BUCKETS]),
-                      value_format=_money(currency), axis_format=compact, empty_text="Nothing is owed")
+    charts = [bar_chart(chart_id=f"chart-ageing-{cur.lower()}", title=f"Accounts receivable by age, {when} ({cur})",
+                        labels=BUCKETS if owed[cur] else [],
+                        series=Series("Open balance", [by_currency[cur][b] for b in BUCKETS]),
+                        value_format=_money(cur), axis_format=compact, empty_text="Nothing is owed")
+              for cur in shown]
+    amounts = [fmt(owed[cur], cur) for cur in shown]
+    total = amounts[0] if len(amounts) == 1 else ", ".join(amounts[:-1]) + " and " + amounts[-1]
+    anything = any(owed.values())
     return Panel(
         "ageing", "Accounts receivable ageing",
-        f"Open balances of issued invoices by days past due, {when}: {fmt(owed, currency)} owed.",
-        chart, [Column("Days past due"), Column("Open balance", True)],
-        [[b, fmt(totals[b], currency)] for b in BUCKETS] if owed else [],
+        f"Open balances of issued invoices by days past due, {when}: {total} owed.",
+        _charts(charts), [Column("Days past due"), Column("Open balance", True)],
+        [[b, fmt(by_currency[cur][b], cur)] for cur in shown for b in BUCKETS if owed[cur]] if anything else [],
         f"Nothing was owed {when}." if as_of else "Nothing is owed: issued invoices are all paid.",
         controls="web/panels/ageing_as_of.html")
 

@@ -24,7 +24,7 @@ from psops.activity.models import StepClock
 from psops.activity.steps import STEPS
 from psops.approvals.models import ApprovalRequest
 from psops.approvals.selectors import SERVICE_LEVEL_DAYS, approval_scope, with_age
-from psops.billing.selectors import ageing, may_list_invoices
+from psops.billing.selectors import ageing_by_currency, may_list_invoices
 from psops.crm.choices import PS_OPEN_STAGES, PSStage
 from psops.crm.models import Opportunity, PSOpportunity
 from psops.crm.scope import ALL, deal_reach, deal_scope
@@ -145,8 +145,8 @@ class StepTime:
     code: str
     label: str
     count: int  # how many finished the step
-    median_hours: float | None
-    p90_hours: float | None
+    median_days: int | None  # business days (0: finished the same business day it started)
+    p90_days: int | None
 
 
 def _events_seen(user: Any) -> Q:
@@ -160,18 +160,20 @@ def _events_seen(user: Any) -> Q:
 
 
 def step_times(*, user: Any) -> list[StepTime]:
-    """Median and 90th percentile (nearest rank) of the time each step took on the deals this user sees: a ROM from
-    its creation to its approval, a quote from sent to accepted, a SOW from drafted to signed, a project from created
-    to completed. From the step clocks the timeline keeps (`activity.steps`): one grouped count, then each percentile
-    is the n-th duration read through the clocks' index. Nine queries, whatever the number of records."""
-    finished = StepClock.objects.filter(_events_seen(user), seconds__isnull=False)
+    """Median and 90th percentile (nearest rank), in business days (the unit of the service levels), of the time
+    each step took on the deals this user sees: a ROM from its creation to its approval, a quote from sent to
+    accepted, a SOW from drafted to signed, a project from created to completed. From the step clocks the timeline
+    keeps (`activity.steps`): one grouped count, then each percentile is the n-th duration read through the clocks'
+    index. Nine queries, whatever the number of records."""
+    finished = StepClock.objects.filter(_events_seen(user), business_days__isnull=False)
     counts = dict(finished.order_by().values("step").annotate(n=Count("pk")).values_list("step", "n"))
 
-    def nearest_rank(step: str, share: float) -> float | None:
+    def nearest_rank(step: str, share: float) -> int | None:
         n = counts.get(step, 0)
         rank = max(math.ceil(share * n) - 1, 0)
-        found = list(finished.filter(step=step).order_by("seconds").values_list("seconds", flat=True)[rank:rank + 1])
-        return found[0] / 3600 if n and found and found[0] is not None else None
+        found = list(finished.filter(step=step).order_by("business_days")
+                     .values_list("business_days", flat=True)[rank:rank + 1])
+        return found[0] if n and found else None
 
     return [StepTime(step.code, step.label, counts.get(step.code, 0), nearest_rank(step.code, 0.5),
                      nearest_rank(step.code, 0.9)) for step in STEPS]
@@ -186,8 +188,8 @@ def sees_finance(user: Any) -> bool:
 
 
 def receivables_ageing(*, user: Any, today: dt.date | None = None,
-                       as_of: dt.date | None = None) -> dict[str, Decimal] | None:
-    """Open balances by ageing bucket (now, or at the end of `as_of`), or None for someone who does not see Finance
-    figures."""
-    return ageing(user=user, today=today, as_of=as_of) if sees_finance(user) else None
+                       as_of: dt.date | None = None) -> dict[str, dict[str, Decimal]] | None:
+    """Open balances by currency and ageing bucket (now, or at the end of `as_of`), the default currency first, or
+    None for someone who does not see Finance figures."""
+    return ageing_by_currency(user=user, today=today, as_of=as_of) if sees_finance(user) else None
 
