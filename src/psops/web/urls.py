@@ -21,6 +21,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("start/", home.getting_started, name="getting_started"),
     path("search/", search.search, name="search"),
     path("deals/new/", deal_new.deal_new, name="deal_new"),
     path("inbox/", inbox.inbox, name="inbox"),
