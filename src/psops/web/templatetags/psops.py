@@ -30,7 +30,10 @@ def record_link(obj, label=None):
 
 
 @register.filter
-def money(amount: Decimal | None, currency: str = "USD") -> str:
+def money(amount: Decimal | str | None, currency: str = "USD") -> str:
+    """An amount with its currency: "USD 65,000.00". Takes a Decimal, or the string a JSON record keeps it as."""
+    if isinstance(amount, str):
+        amount = Decimal(amount) if amount.strip() else None
     return fmt(amount, currency)
 
 
