@@ -10,8 +10,12 @@ admin.site.site_title = "psops"
 urlpatterns = [
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
+    # psops's own pages (the administration's, of the same name, would otherwise be found first).
+    path("accounts/password_change/",
+         auth_views.PasswordChangeView.as_view(template_name="web/password_change_form.html"),
+         name="password_change"),
+    path("accounts/password_change/done/",
+         auth_views.PasswordChangeDoneView.as_view(template_name="web/password_change_done.html"),
          name="password_change_done"),
     # The administration's own login form would check passwords without the throttle: it uses ours instead.
     path("admin/login/", ThrottledLoginView.as_view(redirect_authenticated_user=False)),
