@@ -751,8 +751,10 @@ def _read_upload(upload) -> bytes:
 
 def _document_act(model_name: str, kind: str, when=lambda record: True) -> None:
     label = DocumentKind(kind).label
+    # "ROM summary" keeps its capitals; "Quote" reads "a new quote".
+    said = label if label[:2].isupper() else label[0].lower() + label[1:]
     register(model_name, Act(
-        "document", f"Make a new {label[0].lower() + label[1:]}" if kind != "sow" else "Make new SOW documents",
+        "document", f"Make a new {said}" if kind != "sow" else "Make new SOW documents",
         style="secondary", when=when,
         check=lambda user, r: documents.document_generate_check(user=user, record=r, kind=kind),
         run=lambda user, r, d: documents.document_regenerate(user=user, record=r, kind=kind),
