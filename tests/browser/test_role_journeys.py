@@ -16,8 +16,8 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "journeys"
 WIDTHS = (1280, 390)
 MAX_PAGES = 30  # per role: the home, the pages its queues and menu lead to, and the records those link to
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-FOLLOW = re.compile(r"^/(deals|opportunities|ps-opportunities|roms|approvals|quotes|sows|projects|invoices|collections|time|"
-                    r"calculator|dashboards|start|inbox)/")
+FOLLOW = re.compile(r"^/(deals|opportunities|ps-opportunities|roms|approvals|quotes|sows|projects|invoices|"
+                    r"collections|time|calculator|dashboards|start|inbox)/")
 
 # What each role reaches from its home with the demo's deals: the acts it is offered on the way (a label, as its
 # button or form says it). Roles that only oversee (the controller, the VPs) reach their pages without acts.
