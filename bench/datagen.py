@@ -1065,7 +1065,14 @@ class Generator:
         ts = self.ts
         for o in self.opps:
             yield (o.id, o.name, money(o.amount), o.currency, self.ds(o.close_d), o.segment, o.stage, ts(o.stage_t),
-                   ts(o.last_t), ts(o.warned_t) if o.warned_t else None, ts(o.created_t), o.acc.id, o.owner)
+                   ts(o.last_t), ts(o.warned_t) if o.warned_t else None, ts(o.created_t), o.acc.id, o.owner,
+                   *self.deal_team(o.id))
+
+    def deal_team(self, deal_id: int) -> tuple[int | None, int | None]:
+        """Most deals name a solutions architect and a TAM, spread over the people who hold those roles."""
+        architects, tams = self.pools["solutions_architect"], self.pools["tam"]
+        return (architects[deal_id % len(architects)] if architects and deal_id % 5 else None,
+                tams[deal_id % len(tams)] if tams and deal_id % 3 else None)
 
     def rows_threads(self):
         from psops.activity.models import Thread
@@ -1980,7 +1987,8 @@ class Generator:
             (Account, "id name website created_at owner_id", self.rows_accounts),
             (Contact, "id name email title account_id", self.rows_contacts),
             (Opportunity, "id name amount currency close_date segment stage stage_changed_at last_activity_at "
-                          "inactivity_warned_at created_at account_id owner_id", self.rows_opportunities),
+                          "inactivity_warned_at created_at account_id owner_id solutions_architect_id tam_id",
+             self.rows_opportunities),
             (Thread, "id root_id title created_at root_type_id", self.rows_threads),
             (PSOpportunity, "id name ps_amount currency stage loss_reason loss_note closed_at created_at owner_id "
                             "parent_id", self.rows_ps),

@@ -569,6 +569,7 @@ def pages(bench: Bench) -> None:
     bench.page(f"/deals/?page={deep} (deep)", "vpsales", f"/deals/?page={deep}")
     bench.page("/approvals/", "psmanager", "/approvals/")
     bench.page("/projects/", "psmanager", "/projects/")
+    bench.page("/time/ (weeks to approve)", "psmanager", "/time/")
     bench.page("/invoices/?state=issued&sort=-balance", "finance", "/invoices/?state=issued&sort=-balance")
     bench.page("/collections/", "finance", "/collections/")
     bench.page("/collections/?due=1 (due for a reminder)", "finance", "/collections/?due=1")

@@ -74,7 +74,9 @@ class Journey:
                               ".violations.map(v => v.id + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
                               WCAG)
         self.problems += [f"{path}: {v}" for v in found]
-        name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+        # Named by the page's heading ("psmanager-05-time-to-approve-390.png"), which reads the same every run.
+        heading = page.locator("h1").first.inner_text() if page.locator("h1").count() else path
+        name = re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")[:60] or "page"
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             wide = page.evaluate("document.documentElement.scrollWidth")

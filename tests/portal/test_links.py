@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from psops.activity.models import TimelineEvent
+from psops.core.business_days import last_day
 from psops.core.errors import ApplicationError
 from psops.links import services as links
 from psops.links.models import CustomerLink
@@ -28,19 +29,21 @@ def test_a_sent_quote_e_mails_one_link_stored_only_as_a_hash(sent, settings):
     assert (link.purpose, link.subject, link.contact, link.email) == ("quote", e.quote, e.contact, e.contact.email)
     assert link.token_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw not in str(db_state())  # the token itself is nowhere in the database
-    days = (link.expires_at - link.created_at).total_seconds() / 86400
-    assert round(days) == settings.PSOPS["LINK_DAYS"]
+    # A quote's link lives as long as the quote may be accepted: to the end of its last valid day.
+    assert last_day(link.expires_at) == e.quote.valid_until
     message = [m for m in mail.outbox if e.contact.email in m.to][-1]
     assert message.subject.startswith(f"Quote {e.quote}")
-    assert f"expires on {timezone.localtime(link.expires_at):%Y-%m-%d}" in message.body
+    assert f"It works once, until the end of {e.quote.valid_until:%Y-%m-%d}." in message.body
     assert message.body.count(settings.PSOPS["BASE_URL"]) == 1
 
 
 def test_link_days_come_from_settings(sent, settings):
+    """Other links live LINK_DAYS whole days after the day they are sent."""
     settings.PSOPS = {**settings.PSOPS, "LINK_DAYS": 3}
-    sent("quote-sent")
-    link = CustomerLink.objects.get()
-    assert dt.timedelta(days=3) - (link.expires_at - link.created_at) < dt.timedelta(seconds=5)
+    e, _ = sent("sow-sent")
+    link = CustomerLink.objects.get(purpose="sow")
+    assert last_day(link.expires_at) == timezone.localdate() + dt.timedelta(days=3)
+    assert timezone.localtime(link.expires_at).time() == dt.time.min
 
 
 def test_no_e_mail_leaves_before_the_send_commits(people):

@@ -25,9 +25,10 @@ MODELS = [Opportunity, PSOpportunity, Rom, ApprovalRequest, Quote, Sow, Project,
 # each act's own check, as its service does; the invoice page reads the collection case and write-offs once; every
 # page counts its timeline's and its thread's pages (one query each, a prefetch fewer). A page with documents reads
 # them in one query (newest 12), and the project page reads which sign-off file the customer signed in one more; the
-# invoice page lists the customer's contacts to send it to.
+# invoice page lists the customer's contacts to send it to. The project page reads its collection's latest actions
+# (one prefetch); the deal's page lists the solutions architects and TAMs its team form offers (two).
 RECORD_PAGE_QUERIES = {"Opportunity": 13, "PSOpportunity": 13, "Rom": 10, "ApprovalRequest": 16, "Quote": 12,
-                       "Sow": 14, "Project": 29, "Invoice": 15}
+                       "Sow": 14, "Project": 30, "Invoice": 15}
 
 
 @pytest.fixture
@@ -210,3 +211,14 @@ def test_replying_to_a_discovery_question_in_the_thread(client, demo):
     count = Message.objects.count()
     client.post(reverse("web:message", args=["opportunity", other.pk]), {"body": "x", "parent": question.pk})
     assert Message.objects.count() == count
+
+
+def test_the_project_page_shows_its_collection_and_latest_reminder(client, demo):
+    acme = Project.objects.get(ps_opportunity__parent__account__name="Acme Corp")
+    client.login(username="psmanager", password="demo")
+    page = client.get(url_of(acme)).content.decode()
+    collection = page.split("<dt>Collection</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert "Open" in collection and "Reminder" in collection and "First reminder after 20 days overdue" in collection
+    wayne = Project.objects.get(ps_opportunity__parent__account__name="Wayne Enterprises")
+    page = client.get(url_of(wayne)).content.decode()
+    assert "not open: Finance takes the balance over at the financial wrap-up" in page

@@ -108,6 +108,15 @@ def local_date(moment: dt.datetime) -> dt.date:
     return timezone.localtime(moment).date()
 
 
+def last_day(moment: dt.datetime) -> dt.date:
+    """The last day a deadline leaves usable: its own day, or the day before when it falls at midnight (a link that
+    stops working at 00:00 on the 1st is last usable on the 31st)."""
+    local = local_date(moment)
+    from django.utils import timezone
+
+    return local - dt.timedelta(days=1) if timezone.localtime(moment).time() == dt.time.min else local
+
+
 def start_of_day(day: dt.date) -> dt.datetime:
     """Midnight at the start of `day` in the business time zone, aware."""
     from django.utils import timezone

@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from psops.core.business_days import last_day, local_date, start_of_day
 from psops.core.client import public_base_url
 from psops.core.errors import ApplicationError
 
@@ -96,8 +97,8 @@ def link_issue(*, subject: models.Model, purpose: str, contact: Any, email_to: s
     raw = secrets.token_urlsafe(32)
     token = _signer(purpose).sign(raw)
     now = timezone.now()
-    if expires_at is None:
-        expires_at = now + dt.timedelta(days=settings.PSOPS["LINK_DAYS"])
+    if expires_at is None:  # whole days: the link works to the end of the LINK_DAYS-th day after today
+        expires_at = start_of_day(local_date(now) + dt.timedelta(days=settings.PSOPS["LINK_DAYS"] + 1))
     expires_at = min(expires_at, now + dt.timedelta(days=LINK_MAX_DAYS))
     subject_type = ContentType.objects.get_for_model(subject)
     with transaction.atomic():
@@ -108,8 +109,8 @@ def link_issue(*, subject: models.Model, purpose: str, contact: Any, email_to: s
                                     expires_at=expires_at)
         url = link_url(token)
         body = (f"{text.strip()}\n\n{url}\n\n"
-                f"This private link is for you alone and needs no account. It works once and expires on "
-                f"{timezone.localtime(expires_at):%Y-%m-%d}. Do not forward it.")
+                f"This private link is for you alone and needs no account. It works once, until the end of "
+                f"{last_day(expires_at):%Y-%m-%d}. Do not forward it.")
         title = email_subject or PURPOSES(purpose).label
         message = EmailMessage(title, body, None, [email_to.strip()], attachments=list(attachments))
         # robust: a mail server failure after the commit is logged, never turned into an error for the sender.

@@ -77,11 +77,12 @@ class StageForm(forms.Form):
 
     def __init__(self, *args, user, deal, **kwargs):
         super().__init__(*args, **kwargs)
-        # Only the stages this person may move the deal to (the service's own rule, asked per stage), so an owner
-        # is never offered a move back that an administrator alone may make.
+        # Only the stages this person may move the deal to are offered (the service's own rule, asked per stage), so
+        # an owner is never offered a move back that an administrator alone may make. Any stage still validates: a
+        # forged move is refused by the service, with the rule's own words.
         allowed = [(value, label) for value, label in Stage.choices
                    if crm.opportunity_move_stage_allowed(user=user, opportunity=deal, stage=value)]
-        self.fields["stage"].choices = allowed
+        self.fields["stage"].widget.choices = allowed
         if not any(crm.opportunity_move_is_back(deal, value) for value, _ in allowed):
             del self.fields["reason"]
 
@@ -432,6 +433,13 @@ register(
 # --- Project -------------------------------------------------------------------------------------------------
 
 
+def latest_collection_actions(path: str) -> Prefetch:
+    """The five latest reminders, promises and disputes of the engagement's collection case, as `latest_actions`."""
+    return Prefetch(path, to_attr="latest_actions",
+                    queryset=CollectionAction.objects.select_related("by").order_by("-created_at", "-id")[:5])
+
+
+
 class EngineerForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -504,9 +512,9 @@ def _on_pending(check, user, project, kind):
 
 register_kind(Kind("project", "projects",
                    lambda pk: Project.objects.select_related("ps_opportunity__parent__account", "sow",
-                                                             "engagement_manager")
+                                                             "engagement_manager", "collection")
                    .prefetch_related("assignments__engineer", "change_orders", "acceptance_requests__contact",
-                                     "invoices").get(pk=pk),
+                                     "invoices", latest_collection_actions("collection__actions")).get(pk=pk),
                    lambda p: p.ps_opportunity.parent, "web/facts/project.html"))
 register(
     "project",
@@ -669,9 +677,8 @@ def _on_write_off(check, user, invoice):
 register_kind(Kind("invoice", "invoices",
                    lambda pk: Invoice.objects.select_related("project__ps_opportunity__parent__account", "project__sow",
                                                              "project__collection")
-                   .prefetch_related("payments", "credit_notes", "write_offs", Prefetch(
-                       "project__collection__actions", to_attr="latest_actions",
-                       queryset=CollectionAction.objects.select_related("by").order_by("-created_at", "-id")[:5]))
+                   .prefetch_related("payments", "credit_notes", "write_offs",
+                                     latest_collection_actions("project__collection__actions"))
                    .get(pk=pk),
                    lambda i: i.project.ps_opportunity.parent, "web/facts/invoice.html"))
 ISSUED = Invoice.State.ISSUED

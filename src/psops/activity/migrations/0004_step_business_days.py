@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("activity", "0003_list_indexes"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("core", "0003_timers"),
+        ("core", "0001_initial"),
     ]
 
     operations = [

@@ -75,19 +75,20 @@ def _calendar(context):
 def deadline(context, moment, business: bool = False, exclusive: bool = False):
     """A date people wait on, with how far off it is: "2026-12-07 (in 4 business days)", "(today)", "(2 days
     ago)". `moment` is a date or an aware datetime (read in the business time zone); `business` counts business days
-    (the rule's unit for passive acceptance), else calendar days; `exclusive` for a moment that begins a day (a link
-    that stops working at 00:00 is last usable the day before, which is the date shown)."""
+    (the rule's unit for passive acceptance), else calendar days; `exclusive` for a moment that ends something (a link
+    that stops working at 00:00 is last usable the day before, which is the date shown: `last_day`)."""
     import datetime as dt
 
     from django.utils import timezone
 
-    from psops.core.business_days import local_date
+    from psops.core.business_days import last_day, local_date
 
     if moment is None:
         return "—"
-    day = local_date(moment) if isinstance(moment, dt.datetime) else moment
-    if exclusive:
-        day -= dt.timedelta(days=1)
+    if isinstance(moment, dt.datetime):
+        day = last_day(moment) if exclusive else local_date(moment)
+    else:
+        day = moment - dt.timedelta(days=1) if exclusive else moment
     today = timezone.localdate()
     if business:
         calendar = _calendar(context)
