@@ -7,6 +7,7 @@ the same rows so they never disagree.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -66,23 +67,30 @@ def _charts(charts: list[SafeString]) -> SafeString:
     return SafeString("".join(charts))
 
 
+def _hbars_by_currency(rows: list, currencies: list[str], *, key: str, order: Sequence[str], labels: list[str],
+                       chart: str, title: str, series: str, empty: str) -> SafeString:
+    """One horizontal bar chart per currency of the amounts of `rows` by their `key` (a stage, a state), in
+    `order`."""
+    charts = []
+    for cur in currencies:
+        amounts = {getattr(r, key): r.amount for r in rows if r.currency == cur}
+        charts.append(hbar_chart(chart_id=f"chart-{chart}-{cur.lower()}", title=f"{title} ({cur})",
+                                 labels=labels if rows else [],
+                                 series=Series(series, [amounts.get(k, 0) for k in order]),
+                                 value_format=_money(cur), empty_text=empty))
+    return _charts(charts)
+
+
 def pipeline(user: Any, currency: str) -> Panel:
     rows = selectors.pipeline_by_stage(user=user)
     currencies = _currencies(currency, rows)
-    charts = []
-    for cur in currencies:
-        main = {r.stage: r for r in rows if r.currency == cur}
-        if cur != currency and not main:
-            continue
-        charts.append(hbar_chart(
-            chart_id=f"chart-pipeline-{cur.lower()}", title=f"Pipeline by PS stage ({cur})",
-            labels=[PSStage(s).label for s in PS_OPEN_STAGES] if rows else [],
-            series=Series("PS amount", [main[s].amount if s in main else 0 for s in PS_OPEN_STAGES]),
-            value_format=_money(cur), empty_text="No open PS opportunities"))
+    charts = _hbars_by_currency(rows, currencies, key="stage", order=PS_OPEN_STAGES,
+                                labels=[PSStage(s).label for s in PS_OPEN_STAGES], chart="pipeline",
+                                title="Pipeline by PS stage", series="PS amount", empty="No open PS opportunities")
     return Panel(
         "pipeline", "Pipeline by PS stage",
         f"Open PS opportunities and their PS amounts, stage by stage: {_totals(rows, currencies)} in all.",
-        _charts(charts), [Column("PS stage"), Column("Open", True), Column("PS amount", True)],
+        charts, [Column("PS stage"), Column("Open", True), Column("PS amount", True)],
         [[r.label, str(r.count), fmt(r.amount, r.currency)] for r in rows],
         "No open PS opportunity yet: a PS opportunity opens from a ROM (step 4).")
 
@@ -109,20 +117,14 @@ def bookings(user: Any, currency: str, today: dt.date) -> Panel:
 def backlog(user: Any, currency: str) -> Panel:
     rows = selectors.backlog(user=user)
     currencies = _currencies(currency, rows)
-    charts = []
-    for cur in currencies:
-        main = {r.state: r for r in rows if r.currency == cur}
-        if cur != currency and not main:
-            continue
-        charts.append(hbar_chart(
-            chart_id=f"chart-backlog-{cur.lower()}", title=f"Backlog by project state ({cur})",
-            labels=[Project.State(s).label.split(" (")[0] for s in UNDELIVERED] if rows else [],
-            series=Series("SOW value", [main[s].amount if s in main else 0 for s in UNDELIVERED]),
-            value_format=_money(cur), empty_text="No signed work waiting for delivery"))
+    charts = _hbars_by_currency(rows, currencies, key="state", order=UNDELIVERED,
+                                labels=[Project.State(s).label.split(" (")[0] for s in UNDELIVERED], chart="backlog",
+                                title="Backlog by project state", series="SOW value",
+                                empty="No signed work waiting for delivery")
     return Panel(
         "backlog", "Backlog",
         f"Signed SOW value not yet delivered (projects not yet completed): {_totals(rows, currencies)}.",
-        _charts(charts), [Column("Project state"), Column("Projects", True), Column("SOW value", True)],
+        charts, [Column("Project state"), Column("Projects", True), Column("SOW value", True)],
         [[r.label, str(r.count), fmt(r.amount, r.currency)] for r in rows],
         "No backlog: every signed project is completed, or none is signed yet.")
 
