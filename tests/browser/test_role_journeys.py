@@ -30,7 +30,12 @@ ACTS = {
     "pse": {"Log time", "Report progress", "Ask the customer to accept completion", "Start the financial wrap-up"},
     "finance": {"Record payment", "Send reminder", "Send to the customer"},
     "admin": {"Move stage"},
+    "dircs": {"Approve", "Reject", "Needs discovery"},
     "controller": set(),
+    "ta": set(),
+    "dirps": set(),
+    "vpsales": set(),
+    "vpgs": set(),
 }
 
 
