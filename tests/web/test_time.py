@@ -76,7 +76,7 @@ def test_a_bad_post_is_refused_in_the_page_and_changes_nothing(client, demo, dat
 def test_only_a_ps_manager_reviews_time_and_never_their_own(client, demo):
     client.login(username="pse", password="demo")
     for response in (client.get("/time/"), client.post("/time/approve/", {"engineer": "1", "week": "2026-11-23"})):
-        assert response.status_code == 403 and "approved by a PS manager" in response.content.decode()
+        assert response.status_code == 403 and "Only a PS manager approves time." in response.content.decode()
     # A PS manager who also delivers sees everybody's hours but their own, and may not approve their own.
     both = user_ensure(username="both", roles=[roles.PS_MANAGER, roles.PS_ENGINEER], password="demo")
     project = Project.objects.filter(state="in-delivery").first()

@@ -58,16 +58,12 @@ def project_list(*, user: Any, filters: dict | None = None) -> QuerySet[Project]
 # --- Time to approve (the PS manager's weekly review) -------------------------------------------------------------
 
 
-def may_approve_time(user: Any) -> bool:
-    return bool(user.is_superuser or has_role(user, roles.PS_MANAGER))
-
-
 def time_to_approve(*, user: Any) -> QuerySet:
     """Time entries not yet approved on projects of deals `user` sees, less their own (nobody approves their own
-    time)."""
+    time); none for somebody who may not approve time (the rule `delivery.manage_project`)."""
     from .models import TimeEntry
 
-    if not may_approve_time(user):
+    if not user.has_perm("delivery.manage_project"):
         return TimeEntry.objects.none()
     return (TimeEntry.objects.filter(deal_scope(user, via="project__ps_opportunity__parent__"),
                                      approved_at__isnull=True)
@@ -77,12 +73,11 @@ def time_to_approve(*, user: Any) -> QuerySet:
 def time_weeks(*, user: Any) -> QuerySet:
     """The time waiting for approval, one row per engineer and week (Monday to Sunday): its hours, entries and
     projects, summed in SQL, the oldest week first."""
-    from django.db.models import Count, Min, Sum
+    from django.db.models import Count, Sum
     from django.db.models.functions import TruncWeek
 
     return (time_to_approve(user=user)
             .annotate(week=TruncWeek("date"))
             .values("week", "engineer", "engineer__username", "engineer__first_name", "engineer__last_name")
-            .annotate(hours=Sum("hours"), entries=Count("id"), projects=Count("project", distinct=True),
-                      first=Min("date"))
+            .annotate(hours=Sum("hours"), entries=Count("id"), projects=Count("project", distinct=True))
             .order_by("week", "engineer__username", "engineer"))

@@ -57,10 +57,14 @@ def _currencies(default: str, rows: list) -> list[str]:
     return [default, *sorted({r.currency for r in rows} - {default})]
 
 
+def _listed(parts: list[str]) -> str:
+    """"USD 1,000.00", or "USD 1,000.00 and EUR 200.00", or "A, B and C"."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def _totals(rows: list, currencies: list[str]) -> str:
     """"USD 1,000.00 and EUR 200.00": each currency's total, the default first."""
-    sums = [fmt(sum((r.amount for r in rows if r.currency == c), Decimal("0.00")), c) for c in currencies]
-    return sums[0] if len(sums) == 1 else ", ".join(sums[:-1]) + " and " + sums[-1]
+    return _listed([fmt(sum((r.amount for r in rows if r.currency == c), Decimal("0.00")), c) for c in currencies])
 
 
 def _charts(charts: list[SafeString]) -> SafeString:
@@ -185,8 +189,7 @@ def receivables(user: Any, today: dt.date, as_of: dt.date | None = None) -> Pane
                         series=Series("Open balance", [by_currency[cur][b] for b in BUCKETS]),
                         value_format=_money(cur), axis_format=compact, empty_text="Nothing is owed")
               for cur in shown]
-    amounts = [fmt(owed[cur], cur) for cur in shown]
-    total = amounts[0] if len(amounts) == 1 else ", ".join(amounts[:-1]) + " and " + amounts[-1]
+    total = _listed([fmt(owed[cur], cur) for cur in shown])
     anything = any(owed.values())
     return Panel(
         "ageing", "Accounts receivable ageing",

@@ -15,8 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from psops.delivery.selectors import may_approve_time, time_to_approve, time_weeks
-from psops.delivery.services import time_approve_week
+from psops.core.errors import ApplicationError
+from psops.delivery.selectors import time_to_approve, time_weeks
+from psops.delivery.services import time_approve_week, time_approve_week_check
 
 from .common import attempt, paginate, role_required
 
@@ -37,8 +38,11 @@ class WeekForm(forms.Form):
 
 
 def _allowed(request) -> None:
-    if not may_approve_time(request.user):
-        raise PermissionDenied("Time is approved by a PS manager.")
+    """The pages are offered to whom the service lets approve time (its own check), and refused with its words."""
+    try:
+        time_approve_week_check(user=request.user)
+    except ApplicationError as refusal:
+        raise PermissionDenied(refusal.message) from refusal
 
 
 @login_required
