@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_htmx",
     "template_partials",
+    "ninja",
     "psops.core",
     "psops.accounts",
     "psops.activity",
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "psops.workflow",
     "psops.portal",
     "psops.web",
+    "psops.api",
 ]
 
 MIDDLEWARE = [

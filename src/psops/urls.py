@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from psops.api.v1 import api
 from psops.web.views.auth import ThrottledLoginView
 
 admin.site.site_header = "psops set-up"
@@ -21,5 +22,6 @@ urlpatterns = [
     path("admin/login/", ThrottledLoginView.as_view(redirect_authenticated_user=False)),
     path("admin/", admin.site.urls),
     path("c/", include("psops.portal.urls")),
+    path("api/v1/", api.urls),
     path("", include("psops.web.urls")),
 ]

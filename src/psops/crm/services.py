@@ -100,6 +100,30 @@ def opportunity_create(*, user: Any, account: Account, name: str, close_date: dt
     return opp
 
 
+def deal_open(*, user: Any, account: Account | None, account_name: str = "", contact_name: str = "",
+              contact_email: str = "", contact_title: str = "", name: str, close_date: dt.date, segment: str,
+              amount: Any = "0", currency: str = "USD", solutions_architect: Any = None,
+              tam: Any = None) -> Opportunity:
+    """Step 1 as a sales rep starts it (the new-deal page, the API): the customer's account (an existing one, or a
+    new one named `account_name`), an optional first contact, the opportunity, and its SA and TAM. All or nothing."""
+    require(user, "crm.create_opportunity", message="Only sales reps create deals.")
+    if account is None and not (account_name or "").strip():
+        raise ApplicationError(code="invalid-account", message="Choose an existing account or name a new one.",
+                               field="account_name")
+    if bool(contact_name) != bool(contact_email):
+        raise ApplicationError(code="invalid-contact", message="A contact needs both a name and an e-mail address.",
+                               field="contact_email")
+    with transaction.atomic():
+        account = account or account_create(user=user, name=account_name)
+        if contact_name:
+            contact_create(user=user, account=account, name=contact_name, email=contact_email, title=contact_title)
+        deal = opportunity_create(user=user, account=account, name=name, close_date=close_date, segment=segment,
+                                  amount=amount, currency=currency)
+        if solutions_architect or tam:
+            deal_team_set(user=user, opportunity=deal, solutions_architect=solutions_architect, tam=tam)
+    return deal
+
+
 TEAM_WHO = "Only the deal's owner, their manager or an administrator names the deal's team."
 
 

@@ -92,13 +92,14 @@ register_kind(Kind("opportunity", "opportunities",
                                                                  "tam").get(pk=pk),
                    lambda o: o, "web/facts/opportunity.html", lambda o: f"{o.account.name}: {o.name}"))
 class DealTeamForm(forms.Form):
+    solutions_architect = PersonField(roles.SOLUTIONS_ARCHITECT, label="Solutions architect", required=False,
+                                      empty_label="None")
+    tam = PersonField(roles.TAM, label="TAM", required=False, empty_label="None")
+
     def __init__(self, *args, deal, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["solutions_architect"] = PersonField(roles.SOLUTIONS_ARCHITECT, label="Solutions architect",
-                                                         required=False, initial=deal.solutions_architect_id,
-                                                         empty_label="None")
-        self.fields["tam"] = PersonField(roles.TAM, label="TAM", required=False, initial=deal.tam_id,
-                                         empty_label="None")
+        self.fields["solutions_architect"].initial = deal.solutions_architect_id
+        self.fields["tam"].initial = deal.tam_id
 
 
 class ContactNewForm(forms.Form):
@@ -441,9 +442,7 @@ def latest_collection_actions(path: str) -> Prefetch:
 
 
 class EngineerForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["engineer"] = PersonField(roles.PS_ENGINEER, label="Engineer")
+    engineer = PersonField(roles.PS_ENGINEER, label="Engineer")
 
 
 class KickOffForm(forms.Form):

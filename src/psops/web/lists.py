@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from psops.approvals.models import ApprovalRequest
+from psops.approvals.selectors import approval_list, may_list_approvals
 from psops.billing.models import Invoice
+from psops.billing.selectors import collection_cases, invoice_list, may_list_invoices
 from psops.crm.choices import Segment, Stage
+from psops.crm.selectors import may_list_deals, opportunity_list
 from psops.delivery.models import Project
+from psops.delivery.selectors import may_list_projects, project_list
+from psops.workflow.selectors import invoices_overdue, my_open_deals, projects_of_engineer, projects_to_advance
 
 
 def _any(label: str, choices) -> list[tuple[str, str]]:
@@ -79,3 +87,66 @@ def sort_of(request: HttpRequest, columns: dict[str, str], default: str) -> Sort
     field = columns[key.removeprefix("-")]
     sign = "-" if key.startswith("-") else ""
     return Sort(key, (f"{sign}{field}", f"{sign}pk"))
+
+
+# --- The lists themselves: one definition each, read by the list pages and the API alike ----------------------------
+
+DEAL_SORTS = {"account": "account__name", "deal": "name", "stage": "stage", "segment": "segment",
+              "owner": "owner__username", "close": "close_date", "amount": "amount", "ps": "ps_total"}
+APPROVAL_SORTS = {"request": "title", "kind": "kind", "state": "state", "submitted": "submitted_at",
+                  "decided": "decided_at"}
+PROJECT_SORTS = {"project": "name", "account": "ps_opportunity__parent__account__name", "state": "state",
+                 "complete": "percent_complete", "go-live": "go_live_date", "value": "sow__price",
+                 "created": "created_at"}
+INVOICE_SORTS = {"invoice": "number", "account": "project__ps_opportunity__parent__account__name", "state": "state",
+                 "amount": "amount", "balance": "balance", "issued": "issue_date", "due": "due_date",
+                 "created": "created_at"}
+COLLECTION_SORTS = {"project": "project__name", "account": "project__ps_opportunity__parent__account__name",
+                    "outstanding": "outstanding", "due": "oldest_due", "reminders": "reminder_level",
+                    "reminded": "last_reminder_at", "opened": "opened_at"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list: who may read it (`may`, else `refusal`), its filters (a GET form), the columns it sorts by, and its
+    rows for a user and the filters they set (scoped in SQL by the selector)."""
+
+    form: type[forms.Form]
+    sorts: dict[str, str]
+    default_sort: str
+    may: Callable[[Any], bool]
+    refusal: str
+    rows: Callable[[Any, dict], QuerySet]
+
+
+def _deals(user, filters: dict) -> QuerySet:
+    rows = opportunity_list(user=user, filters=filters)
+    return rows.filter(my_open_deals(user)) if filters.get("mine") else rows
+
+
+def _projects(user, filters: dict) -> QuerySet:
+    rows = project_list(user=user, filters=filters)
+    if filters.get("advance"):
+        rows = rows.filter(projects_to_advance())
+    if filters.get("mine"):
+        rows = rows.filter(projects_of_engineer(user))
+    return rows
+
+
+def _invoices(user, filters: dict) -> QuerySet:
+    rows = invoice_list(user=user, filters=filters)
+    return rows.filter(invoices_overdue()) if filters.get("overdue") else rows
+
+
+DEALS = Listing(DealFilterForm, DEAL_SORTS, "close", may_list_deals, "The deals list is for people who hold a role.",
+                _deals)
+APPROVALS = Listing(ApprovalFilterForm, APPROVAL_SORTS, "-submitted", may_list_approvals,
+                    "The approvals list is for approvers and the people who ask for approvals.",
+                    lambda user, filters: approval_list(user=user, filters=filters))
+PROJECTS = Listing(ProjectFilterForm, PROJECT_SORTS, "-created", may_list_projects,
+                   "The projects list is for delivery, sales, Finance and their managers.", _projects)
+INVOICES = Listing(InvoiceFilterForm, INVOICE_SORTS, "-created", may_list_invoices,
+                   "Invoices are for Finance and the controller.", _invoices)
+COLLECTIONS = Listing(CollectionFilterForm, COLLECTION_SORTS, "due", may_list_invoices,
+                      "Collections are for Finance and the controller.",
+                      lambda user, filters: collection_cases(user=user, filters=filters))

@@ -7,7 +7,6 @@ import datetime as dt
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -35,26 +34,18 @@ class NewDealForm(forms.Form):
     amount = MoneyFormField(label="Amount", initial=0)
     currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="USD")
     close_date = forms.DateField(label="Expected close", widget=forms.DateInput(attrs={"type": "date"}))
+    solutions_architect = PersonField(roles.SOLUTIONS_ARCHITECT, label="Solutions architect", required=False,
+                                      empty_label="None yet",
+                                      help_text="Scopes the work and builds the ROM; the deal reaches their queue.")
+    tam = PersonField(roles.TAM, label="TAM", required=False, empty_label="None yet",
+                      help_text="Scopes where there is no SA, and may send the sign-off.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["solutions_architect"] = PersonField(
-            roles.SOLUTIONS_ARCHITECT, label="Solutions architect", required=False, empty_label="None yet",
-            help_text="Scopes the work and builds the ROM; the deal reaches their queue.")
-        self.fields["tam"] = PersonField(roles.TAM, label="TAM", required=False, empty_label="None yet",
-                                         help_text="Scopes where there is no SA, and may send the sign-off.")
         # Only the accounts this person sees are offered (decision 0008).
         self.fields["account"].queryset = (  # type: ignore[attr-defined]
             Account.objects.filter(account_scope(user)).order_by("name"))
         self.fields["close_date"].initial = timezone.localdate() + dt.timedelta(days=90)
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("account") and not (data.get("account_name") or "").strip():
-            self.add_error("account_name", "Choose an existing account or name a new one.")
-        if bool(data.get("contact_name")) != bool(data.get("contact_email")):
-            self.add_error("contact_email", "A contact needs both a name and an e-mail address.")
-        return data
 
 
 @login_required
@@ -63,23 +54,8 @@ def deal_new(request):
         raise PermissionDenied("Only sales reps create deals.")
     form = NewDealForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-
-        def create():
-            with transaction.atomic():
-                account = data["account"] or crm.account_create(user=request.user, name=data["account_name"])
-                if data["contact_name"]:
-                    crm.contact_create(user=request.user, account=account, name=data["contact_name"],
-                                       email=data["contact_email"], title=data["contact_title"])
-                deal = crm.opportunity_create(user=request.user, account=account, name=data["name"],
-                                              close_date=data["close_date"], segment=data["segment"],
-                                              amount=data["amount"], currency=data["currency"])
-                if data["solutions_architect"] or data["tam"]:
-                    crm.deal_team_set(user=request.user, opportunity=deal,
-                                      solutions_architect=data["solutions_architect"], tam=data["tam"])
-                return deal
-
-        opportunity = attempt(request, create, success="Deal created.", form=form)
+        opportunity = attempt(request, lambda: crm.deal_open(user=request.user, **form.cleaned_data),
+                              success="Deal created.", form=form)
         if opportunity is not None:
             return redirect("web:opportunity", opportunity.pk)
     return render(request, "web/deal_new.html", {"form": form}, status=400 if form.errors else 200)

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db import models
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -27,7 +25,7 @@ from psops.documents.selectors import documents_on_page
 
 from .. import acts as act_registry
 from ..forms import MessageForm
-from ..records import KINDS
+from ..records import KINDS, visible
 from .common import attempt, refusal_status
 
 EVENTS_PER_PAGE = 50
@@ -49,18 +47,7 @@ def _newest_page(request, rows, *, param: str, per_page: int) -> Page:
 
 
 def _visible(request, model_name: str, pk: int):
-    kind = KINDS.get(model_name)
-    if kind is None:
-        raise Http404
-    try:
-        record = kind.load(pk)
-    except ObjectDoesNotExist as exc:
-        raise Http404 from exc
-    deal = kind.deal_of(record)
-    # Guessing an id shows nothing: a record outside what this user may see is simply not found.
-    if not request.user.has_perm("crm.view_deal", deal):
-        raise Http404
-    return kind, record, deal
+    return visible(request.user, model_name, pk)
 
 
 def _page(request, kind, record, deal, *, open_form=None, status=200):

@@ -1,0 +1,431 @@
+"""`/api/v1`: every record kind read, and every act of the record pages called, through the pages' own rules.
+
+- Reading: `GET /api/v1/<kind>/` lists what the caller sees (the page's filters, sort columns and scope; at most
+  100 rows a page, no total count, `has_next` instead), `GET /api/v1/<kind>/<id>` reads one record (not found when
+  the caller does not see its deal, as on the record page).
+- Acts: `POST /api/v1/<kind>/<id>/<act>`, one operation for each act the record pages offer (psops.web.kinds),
+  made from the act's own declaration: the body is the act's form (the same fields, cleaned by the same form), the
+  refusal is the act's own check, and the work is the same service call. `GET /api/v1/<kind>/<id>/acts` says which
+  acts the caller may do now, and why not the others.
+- Errors: one shape, `{"code", "message", "field"}`; see psops.api.errors.
+- Every POST that creates or moves something accepts an `Idempotency-Key` (psops.api.idempotency).
+
+Written without `from __future__ import annotations`: the operations are made in loops, and django-ninja reads
+their parameter types from the functions' annotations, which must be real types, not strings.
+"""
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.http import Http404, HttpRequest
+from ninja import Field, NinjaAPI, Path, Query, Router, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.orm import create_schema
+from ninja.security import HttpBearer
+from pydantic import create_model
+
+from psops.accounts import roles
+from psops.core.errors import ApplicationError
+from psops.crm import services as crm
+from psops.crm.scope import account_scope
+from psops.delivery import services as delivery
+from psops.estimating import calculator
+from psops.estimating import services as estimating
+from psops.web import acts as act_registry
+from psops.web import kinds  # noqa: F401  (registers the record kinds and their acts)
+from psops.web.lists import Listing, filters_of
+from psops.web.records import KINDS, visible
+from psops.web.views.deal_new import NewDealForm
+from psops.web.views.time import WeekForm
+
+from . import idempotency
+from .errors import ERRORS, error_response, status_of_refusal
+from .form_schemas import BIGGEST_ID, body_in_openapi, body_of, form_input, schema_of
+from .resources import RESOURCES, Resource
+from .services import user_of_token
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 10_000  # page * page_size rows are skipped in SQL: bounded, like the pages' capped counts
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer psops_…`: a personal token, made on the "API tokens" page."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = user_of_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="psops API", version="1", urls_namespace="api", auth=TokenAuth(), docs_url="/docs",
+    openapi_url="/openapi.json",
+    description=(
+        "Everything a person does in psops's pages, for scripts and other systems: the same rules, the same "
+        "visibility, the same services. Authenticate with a personal API token (made on the API tokens page) as "
+        "`Authorization: Bearer <token>`. Amounts are decimal strings beside their currency. Errors are "
+        "`{code, message, field}`. Send an `Idempotency-Key` header with a POST to make a retry safe."),
+)
+
+
+# --- Errors: one shape for all ----------------------------------------------------------------------------------
+
+
+@api.exception_handler(ApplicationError)
+def _refused(request, exc: ApplicationError):
+    return error_response(status_of_refusal(exc), exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return error_response(401, "unauthorized",
+                          "Send a valid API token as 'Authorization: Bearer <token>' (unknown, revoked or expired "
+                          "tokens are refused).")
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    where = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload",
+                                                                         "filters", "__root__")]
+    field = where[-1] if where else None
+    message = str(first.get("msg", "The request is not valid."))
+    return error_response(422, "invalid", f"{field}: {message}" if field else message, field)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(404, "not-found", "No such record, or not one you can see.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    code = {400: "bad-request", 405: "method-not-allowed", 429: "throttled"}.get(exc.status_code, "error")
+    return error_response(exc.status_code, code, str(exc))
+
+
+@api.exception_handler(Exception)
+def _failed(request, exc: Exception):
+    log.exception("API request failed: %s %s", request.method, request.path)
+    return error_response(500, "server-error", "psops failed to answer; the failure is logged.")
+
+
+# --- Who am I ---------------------------------------------------------------------------------------------------
+
+
+class Me(Schema):
+    id: int
+    username: str
+    name: str
+    email: str
+    roles: list[str]
+
+
+@api.get("/me", response={200: Me, **ERRORS}, tags=["You"], summary="The person the token stands for")
+def me(request):
+    user = request.auth
+    return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username,
+            "email": user.email, "roles": sorted(roles.roles_of(user))}
+
+
+class Person(Schema):
+    id: int
+    username: str
+    name: str
+    roles: list[str]
+
+
+# --- Reading ----------------------------------------------------------------------------------------------------
+
+
+def _detail(user, resource: Resource, pk: int) -> models.Model:
+    if resource.model_name in KINDS:
+        return visible(user, resource.model_name, pk)[1]
+    via = "account__" if resource.model_name == "contact" else ""
+    record = resource.model._default_manager.filter(account_scope(user, via=via), pk=pk).first()
+    if record is None:
+        raise Http404
+    return record
+
+
+def _filters_schema(resource: Resource, listing: Listing):
+    fields: dict[str, Any] = {}
+    body = schema_of(listing.form, f"{resource.model.__name__}ListFilters")
+    for name, info in body.model_fields.items():
+        fields[name] = (info.annotation, Field(default=None if info.annotation is not bool else False,
+                                               description=info.description))
+    columns = sorted(listing.sorts)
+    fields["sort"] = (str | None, Field(default=None, max_length=40, description=(
+        f"One of: {', '.join(columns)}; a leading '-' sorts descending. Default {listing.default_sort}.")))
+    fields["page"] = (int, Field(default=1, ge=1, le=MAX_PAGE))
+    fields["page_size"] = (int, Field(default=PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE))
+    return create_model(f"{resource.model.__name__}ListQuery", __base__=Schema, **fields)
+
+
+def _add_reading(router: Router, resource: Resource) -> None:
+    shown = [f.name for f in resource.model._meta.concrete_fields if f.name not in resource.exclude]
+    out = create_schema(resource.model, name=f"{resource.model.__name__}Out", fields=shown)
+    page_of = create_model(f"{resource.model.__name__}Page", __base__=Schema, items=(list[out], ...),
+                           page=(int, ...), page_size=(int, ...), has_next=(bool, ...))
+    listing = resource.listing
+    query = _filters_schema(resource, listing)
+
+    def list_records(request, filters: Query[query]):  # type: ignore[valid-type]
+        user = request.auth
+        if not listing.may(user):
+            raise ApplicationError(code="forbidden", message=listing.refusal)
+        given = filters.model_dump(exclude={"sort", "page", "page_size"}, exclude_none=True)
+        form = listing.form({k: ("on" if v is True else v) for k, v in given.items() if v is not False})
+        if not form.is_valid():
+            field, problems = next(iter(form.errors.items()))
+            raise ApplicationError(code="invalid", message=f"{field}: {problems[0]}", field=field)
+        key = filters.sort or listing.default_sort
+        if key.removeprefix("-") not in listing.sorts:
+            raise ApplicationError(code="invalid", field="sort",
+                                   message=f"sort: one of {', '.join(sorted(listing.sorts))}, or with a leading '-'.")
+        column = listing.sorts[key.removeprefix("-")]
+        sign = "-" if key.startswith("-") else ""
+        rows = listing.rows(user, filters_of(form)).order_by(f"{sign}{column}", f"{sign}pk")
+        start = (filters.page - 1) * filters.page_size
+        got = list(rows[start:start + filters.page_size + 1])
+        return {"items": got[:filters.page_size], "page": filters.page, "page_size": filters.page_size,
+                "has_next": len(got) > filters.page_size}
+
+    def read_record(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
+        return _detail(request.auth, resource, id)
+
+    router.add_api_operation(f"/{resource.path}/", ["GET"], list_records, response={200: page_of, **ERRORS},
+                             tags=[resource.title], summary=f"List {resource.title.lower()}",
+                             operation_id=f"list_{resource.model_name}")
+    router.add_api_operation(f"/{resource.path}/{{id}}", ["GET"], read_record, response={200: out, **ERRORS},
+                             tags=[resource.title], summary=f"Read one of the {resource.title.lower()}",
+                             operation_id=f"read_{resource.model_name}")
+
+
+# --- Acts -------------------------------------------------------------------------------------------------------
+
+
+class ActDone(Schema):
+    message: str = Field(description="What was done, as the page says it.")
+    kind: str = Field(description="The kind of the record the act leaves you on (a new one, for acts that make one).")
+    id: int
+    href: str = Field(description="Where to read that record in this API.")
+
+
+class ActOffer(Schema):
+    code: str
+    label: str
+    allowed: bool
+    why_not: str = Field(description="Why not, when the act is in view but refused to you now ('' otherwise).")
+    href: str
+
+
+PATHS = {resource.model_name: resource.path for resource in RESOURCES}
+
+
+def _href(model_name: str, pk: int) -> str:
+    return f"/api/v1/{PATHS[model_name]}/{pk}"
+
+
+def _add_acts(router: Router, resource: Resource) -> None:
+    model_name = resource.model_name
+
+    def acts_now(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
+        record = visible(request.auth, model_name, id)[1]
+        offers = []
+        for act in act_registry.acts_for(model_name):
+            refused = act.refusal(request.auth, record)
+            if refused is None or refused.code not in ("not-now", "forbidden"):
+                offers.append({"code": act.code, "label": act.label, "allowed": refused is None,
+                               "why_not": "" if refused is None else refused.message,
+                               "href": f"{_href(model_name, id)}/{act.code}"})
+        return offers
+
+    router.add_api_operation(f"/{resource.path}/{{id}}/acts", ["GET"], acts_now,
+                             response={200: list[ActOffer], **ERRORS}, tags=[resource.title],
+                             summary="What you may do on this record now", operation_id=f"acts_{model_name}")
+    for act in act_registry.acts_for(model_name):
+        _add_act(router, resource, act)
+
+
+def _add_act(router: Router, resource: Resource, act: act_registry.Act) -> None:
+    model_name = resource.model_name
+    body = schema_of(act.form, f"{resource.model.__name__}_{act.code.replace('-', '_')}_body".title()
+                     .replace("_", ""))
+
+    def do_act(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
+        return idempotency.once(request, lambda: _run(request, id))
+
+    def _run(request, pk: int) -> tuple[int, dict]:
+        user = request.auth
+        record = visible(user, model_name, pk)[1]
+        refused = act.refusal_of_post(user, record)
+        if refused is not None:
+            raise refused
+        # Read only now, as the page reads its form only after the act's check: a refused act says why it is
+        # refused whatever the body holds.
+        payload = body_of(request, body)
+        data, files = form_input(act.code, payload)
+        form = act.make_form(user, record, data, files)
+        if form is not None and not form.is_valid():
+            field, problems = next(iter(form.errors.items()))
+            field_name = None if field == "__all__" else field
+            raise ApplicationError(code="invalid", message=str(problems[0]), field=field_name or "")
+        result = act.run(user, record, form.cleaned_data if form is not None else {})
+        message = act.success(result) if callable(act.success) else act.success
+        made = (act.opens_result and isinstance(result, models.Model) and result._meta.model_name in KINDS)
+        target = result if made else record
+        name = target._meta.model_name
+        return (201 if made else 200), {"message": message, "kind": name, "id": target.pk,
+                                        "href": _href(name, target.pk)}
+
+    refusal_words = ("The body is the act's form on the record page; the act is refused as on the page "
+                     "(403 not yours, 409 not now, 422 a field).")
+    router.add_api_operation(f"/{resource.path}/{{id}}/{act.code}", ["POST"], do_act,
+                             response={200: ActDone, 201: ActDone, **ERRORS}, tags=[resource.title],
+                             summary=act.label, description=refusal_words, openapi_extra=body_in_openapi(body),
+                             operation_id=f"{model_name}_{act.code.replace('-', '_')}")
+
+
+# --- Acts that start a record, or work across records ---------------------------------------------------------------
+
+
+def _cleaned(form) -> dict:
+    """The form's cleaned data, or the first of its refusals as a 422 naming the field."""
+    if not form.is_valid():
+        field, problems = next(iter(form.errors.items()))
+        raise ApplicationError(code="invalid", message=str(problems[0]), field=None if field == "__all__" else field)
+    return form.cleaned_data
+
+
+def _done(message: str, record: models.Model, status: int = 201) -> tuple[int, dict]:
+    name = record._meta.model_name
+    return status, {"message": message, "kind": name, "id": record.pk, "href": _href(name, record.pk)}
+
+
+NewDealBody = schema_of(NewDealForm, "NewDealBody")
+
+
+@api.post("/opportunities/", response={201: ActDone, **ERRORS}, tags=["Deals"],
+          summary="Start a deal (step 1): the account (existing or new), a first contact, the deal and its team")
+def deal_create(request, payload: NewDealBody):  # type: ignore[valid-type]
+    def run():
+        data, _ = form_input("deal", payload)
+        form = NewDealForm({k.removeprefix("deal-"): v for k, v in data.items()}, user=request.auth)
+        deal = crm.deal_open(user=request.auth, **_cleaned(form))
+        return _done("Deal created.", deal)
+    return idempotency.once(request, run)
+
+
+MAX_ANSWERS = 60
+Answers = dict[str, int | str]
+
+
+class RomNew(Schema):
+    model_config = {"extra": "forbid"}
+    opportunity: int = Field(ge=1, le=BIGGEST_ID, description="The deal the ROM is for.")
+    template: str = Field(max_length=40, description=f"One of: {', '.join(sorted(calculator.TEMPLATES))}.")
+    answers: Answers = Field(default_factory=dict, max_length=MAX_ANSWERS,
+                             description="The calculator's questions answered, by name; unanswered ones take their "
+                                         "defaults.")
+    assumptions: str = Field(default="", max_length=2000)
+
+
+class RomRevision(Schema):
+    model_config = {"extra": "forbid"}
+    answers: Answers = Field(default_factory=dict, max_length=MAX_ANSWERS)
+    assumptions: str = Field(default="", max_length=2000)
+
+
+def _answers(answers: dict) -> dict[str, str]:
+    for name, value in answers.items():
+        if len(name) > 60 or (isinstance(value, str) and len(value) > 60):
+            raise ApplicationError(code="invalid", field="answers",
+                                   message="answers: names and values have at most 60 characters.")
+    return {name: str(value) for name, value in answers.items()}
+
+
+@api.post("/roms/", response={201: ActDone, **ERRORS}, tags=["ROMs"],
+          summary="Build a ROM with the services calculator (step 2)")
+def rom_create(request, payload: RomNew):
+    def run():
+        deal = visible(request.auth, "opportunity", payload.opportunity)[1]
+        rom = estimating.rom_create(user=request.auth, opportunity=deal, template=payload.template,
+                                    answers=_answers(payload.answers), assumptions=payload.assumptions)
+        return _done(f"Saved as {rom}. Send it for approval when ready.", rom)
+    return idempotency.once(request, run)
+
+
+@api.post("/roms/{id}/revise", response={200: ActDone, **ERRORS}, tags=["ROMs"],
+          summary="Recalculate a ROM as a new version (after discovery, or a change of scope)")
+def rom_revise(request, payload: RomRevision, id: int = Path(..., ge=1, le=BIGGEST_ID)):
+    def run():
+        rom = visible(request.auth, "rom", id)[1]
+        version = estimating.rom_revise(user=request.auth, rom=rom, answers=_answers(payload.answers),
+                                        assumptions=payload.assumptions)
+        return _done(f"Saved as v{version.number} of {rom}. Send it for approval when ready.", rom, 200)
+    return idempotency.once(request, run)
+
+
+WeekBody = schema_of(WeekForm, "TimeWeekBody")
+
+
+class Approved(Schema):
+    message: str
+    approved: int
+
+
+@api.post("/time/approve", response={200: Approved, **ERRORS}, tags=["Projects"],
+          summary="Approve an engineer's week of time (a PS manager, never their own)")
+def time_approve(request, payload: WeekBody):  # type: ignore[valid-type]
+    def run():
+        delivery.time_approve_week_check(user=request.auth)
+        data, _ = form_input("week", payload)
+        cleaned = _cleaned(WeekForm({k.removeprefix("week-"): v for k, v in data.items()}))
+        engineer, week = cleaned["engineer"], cleaned["week"]
+        done = delivery.time_approve_week(user=request.auth, engineer=engineer, week=week)
+        return 200, {"message": f"Approved {done} time entr{'y' if done == 1 else 'ies'} of {engineer}, week of "
+                                f"{week:%Y-%m-%d}.", "approved": done}
+    return idempotency.once(request, run)
+
+
+# --- People (to name an SA, a TAM or an engineer in an act) ---------------------------------------------------------
+
+
+class PeopleQuery(Schema):
+    role: str | None = Field(default=None, max_length=40, description="Only the holders of this role.")
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+
+
+@api.get("/people/", response={200: list[Person], **ERRORS}, tags=["You"],
+         summary="Active people, to name in an act (25 a page)")
+def people(request, filters: Query[PeopleQuery]):
+    if not roles.roles_of(request.auth) and not request.auth.is_superuser:
+        raise ApplicationError(code="forbidden", message="Lists are for people who hold a role.")
+    qs = get_user_model().objects.filter(is_active=True).order_by("username").prefetch_related("groups")
+    if filters.role:
+        if filters.role not in roles.ROLES:
+            raise ApplicationError(code="invalid", field="role",
+                                   message=f"role: one of {', '.join(sorted(roles.ROLES))}.")
+        qs = qs.filter(groups__name=filters.role)
+    start = (filters.page - 1) * PAGE_SIZE
+    return [{"id": u.pk, "username": u.username, "name": u.get_full_name() or u.username,
+             "roles": sorted(g.name for g in u.groups.all())} for u in qs[start:start + PAGE_SIZE]]
+
+
+def _build() -> None:
+    router = Router()
+    for resource in RESOURCES:
+        _add_reading(router, resource)
+        if resource.model_name in KINDS:
+            _add_acts(router, resource)
+    api.add_router("", router)
+
+
+_build()
