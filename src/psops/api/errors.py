@@ -32,10 +32,10 @@ def status_of_refusal(refusal: ApplicationError) -> int:
     status = refusal.http_status
     if status in (403, 404):
         return status
-    if refusal.code in UNPROCESSABLE or refusal.field:
-        return 422
     if refusal.code == "bad-request":
         return 400
+    if refusal.code in UNPROCESSABLE or refusal.field:
+        return 422
     return 409
 
 

@@ -38,7 +38,8 @@ class Body(BaseModel):
 
 
 def _choices(field: forms.ChoiceField) -> list[str]:
-    return [str(value) for value, _ in field.choices if value not in ("", None)]
+    choices: Any = field.choices
+    return [str(value) for value, _ in choices if value not in ("", None)]
 
 
 def _type_of(field: forms.Field) -> Any:
@@ -64,7 +65,8 @@ def _type_of(field: forms.Field) -> Any:
 def schema_of(form_class: type[forms.BaseForm] | None, name: str) -> type[BaseModel]:
     """The body schema for `form_class` (an empty object when the act asks nothing)."""
     fields: dict[str, Any] = {}
-    for field_name, field in (form_class.base_fields.items() if form_class is not None else []):
+    declared: dict[str, forms.Field] = getattr(form_class, "base_fields", {})
+    for field_name, field in declared.items():
         kind = _type_of(field)
         described = Field(description=str(field.help_text or field.label or field_name))
         if isinstance(field, forms.BooleanField):

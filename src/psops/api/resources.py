@@ -8,6 +8,7 @@ deal (psops.crm.scope.deal_scope), by anyone who holds a role, filtered by state
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.db import models
@@ -35,10 +36,10 @@ class Resource:
 
 
 def _through_deal(model: type[models.Model], via: str, state_field: str) -> Listing:
-    field = model._meta.get_field(state_field)
+    states: Any = getattr(model._meta.get_field(state_field), "choices", None) or []
 
     class Filters(forms.Form):
-        state = forms.ChoiceField(required=False, choices=[("", "Any"), *field.choices])
+        state = forms.ChoiceField(required=False, choices=[("", "Any"), *states])
         deal = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                   help_text="Only the records of this deal (opportunity id).")
 

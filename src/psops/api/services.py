@@ -109,5 +109,4 @@ def user_of_token(token: str) -> Any | None:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    row.user.api_token = row
     return row.user

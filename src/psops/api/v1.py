@@ -74,6 +74,10 @@ api = NinjaAPI(
 )
 
 
+# Every path's operations on one router, so a path's GET and POST (the deals' list and a new deal) are one address.
+router = Router()
+
+
 # --- Errors: one shape for all ----------------------------------------------------------------------------------
 
 
@@ -169,33 +173,37 @@ def _filters_schema(resource: Resource, listing: Listing):
 
 
 def _add_reading(router: Router, resource: Resource) -> None:
-    shown = [f.name for f in resource.model._meta.concrete_fields if f.name not in resource.exclude]
-    out = create_schema(resource.model, name=f"{resource.model.__name__}Out", fields=shown)
-    page_of = create_model(f"{resource.model.__name__}Page", __base__=Schema, items=(list[out], ...),
+    concrete = [f for f in resource.model._meta.concrete_fields if f.name not in resource.exclude]
+    # A JSON column holds whatever its record keeps there (an object, a list): declared as any JSON value.
+    free = [(f.name, Any, None) for f in concrete if isinstance(f, models.JSONField)]
+    shown = [f.name for f in concrete if not isinstance(f, models.JSONField)]
+    out = create_schema(resource.model, name=f"{resource.model.__name__}Out", fields=shown, custom_fields=free)
+    page_of = create_model(f"{resource.model.__name__}Page", __base__=Schema, items=(list[out], ...),  # type: ignore[valid-type]
                            page=(int, ...), page_size=(int, ...), has_next=(bool, ...))
     listing = resource.listing
     query = _filters_schema(resource, listing)
 
     def list_records(request, filters: Query[query]):  # type: ignore[valid-type]
+        asked: Any = filters
         user = request.auth
         if not listing.may(user):
             raise ApplicationError(code="forbidden", message=listing.refusal)
-        given = filters.model_dump(exclude={"sort", "page", "page_size"}, exclude_none=True)
+        given = asked.model_dump(exclude={"sort", "page", "page_size"}, exclude_none=True)
         form = listing.form({k: ("on" if v is True else v) for k, v in given.items() if v is not False})
         if not form.is_valid():
             field, problems = next(iter(form.errors.items()))
             raise ApplicationError(code="invalid", message=f"{field}: {problems[0]}", field=field)
-        key = filters.sort or listing.default_sort
+        key = asked.sort or listing.default_sort
         if key.removeprefix("-") not in listing.sorts:
             raise ApplicationError(code="invalid", field="sort",
                                    message=f"sort: one of {', '.join(sorted(listing.sorts))}, or with a leading '-'.")
         column = listing.sorts[key.removeprefix("-")]
         sign = "-" if key.startswith("-") else ""
         rows = listing.rows(user, filters_of(form)).order_by(f"{sign}{column}", f"{sign}pk")
-        start = (filters.page - 1) * filters.page_size
-        got = list(rows[start:start + filters.page_size + 1])
-        return {"items": got[:filters.page_size], "page": filters.page, "page_size": filters.page_size,
-                "has_next": len(got) > filters.page_size}
+        start = (asked.page - 1) * asked.page_size
+        got = list(rows[start:start + asked.page_size + 1])
+        return {"items": got[:asked.page_size], "page": asked.page, "page_size": asked.page_size,
+                "has_next": len(got) > asked.page_size}
 
     def read_record(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
         return _detail(request.auth, resource, id)
@@ -305,14 +313,14 @@ def _cleaned(form) -> dict:
 
 
 def _done(message: str, record: models.Model, status: int = 201) -> tuple[int, dict]:
-    name = record._meta.model_name
+    name = str(record._meta.model_name)
     return status, {"message": message, "kind": name, "id": record.pk, "href": _href(name, record.pk)}
 
 
 NewDealBody = schema_of(NewDealForm, "NewDealBody")
 
 
-@api.post("/opportunities/", response={201: ActDone, **ERRORS}, tags=["Deals"],
+@router.post("/opportunities/", response={201: ActDone, **ERRORS}, tags=["Deals"],
           summary="Start a deal (step 1): the account (existing or new), a first contact, the deal and its team")
 def deal_create(request, payload: NewDealBody):  # type: ignore[valid-type]
     def run():
@@ -351,7 +359,7 @@ def _answers(answers: dict) -> dict[str, str]:
     return {name: str(value) for name, value in answers.items()}
 
 
-@api.post("/roms/", response={201: ActDone, **ERRORS}, tags=["ROMs"],
+@router.post("/roms/", response={201: ActDone, **ERRORS}, tags=["ROMs"],
           summary="Build a ROM with the services calculator (step 2)")
 def rom_create(request, payload: RomNew):
     def run():
@@ -362,7 +370,7 @@ def rom_create(request, payload: RomNew):
     return idempotency.once(request, run)
 
 
-@api.post("/roms/{id}/revise", response={200: ActDone, **ERRORS}, tags=["ROMs"],
+@router.post("/roms/{id}/revise", response={200: ActDone, **ERRORS}, tags=["ROMs"],
           summary="Recalculate a ROM as a new version (after discovery, or a change of scope)")
 def rom_revise(request, payload: RomRevision, id: int = Path(..., ge=1, le=BIGGEST_ID)):
     def run():
@@ -381,7 +389,7 @@ class Approved(Schema):
     approved: int
 
 
-@api.post("/time/approve", response={200: Approved, **ERRORS}, tags=["Projects"],
+@router.post("/time/approve", response={200: Approved, **ERRORS}, tags=["Projects"],
           summary="Approve an engineer's week of time (a PS manager, never their own)")
 def time_approve(request, payload: WeekBody):  # type: ignore[valid-type]
     def run():
@@ -420,7 +428,6 @@ def people(request, filters: Query[PeopleQuery]):
 
 
 def _build() -> None:
-    router = Router()
     for resource in RESOURCES:
         _add_reading(router, resource)
         if resource.model_name in KINDS:

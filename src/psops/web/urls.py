@@ -15,6 +15,7 @@ from .views import (
     records,
     search,
     time,
+    tokens,
 )
 
 app_name = "web"
@@ -38,6 +39,9 @@ urlpatterns = [
     path("collections/", lists.collections, name="collections"),
     path("collections/remind/", lists.collections_remind, name="collections_remind"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
+    path("tokens/", tokens.tokens, name="tokens"),
+    path("tokens/new/", tokens.token_new, name="token_new"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token_revoke"),
     path("integrity/", integrity.integrity, name="integrity"),
     path("documents/<int:pk>/", documents.document_download, name="document"),
     path("r/<str:model_name>/<int:pk>/act/<slug:code>/", records.record_act, name="act"),

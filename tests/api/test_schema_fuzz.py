@@ -1,0 +1,72 @@
+"""schemathesis against the served OpenAPI document: every operation, with generated requests, sent with the tokens
+of people in different roles (a sales rep, a PS manager, Finance, an administrator). No answer may be a 5xx, and
+every answer must be one the document declares (status, content type and body schema).
+
+Each operation is tried twice: with generated path ids (mostly records that do not exist) and with the id of a real
+record of the demo (so acts meet real records in real states). Every call runs in a savepoint rolled back, so the
+demo stays as it was for the next one. The example budget is stated here: EXAMPLES per operation and id source,
+derandomized, so a run is repeatable and bounded (about a minute for the whole document)."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from psops.api.resources import RESOURCES
+from psops.api.services import token_create
+from psops.workflow.demo import ensure_users
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = 6
+ROLES = ("sal", "psmanager", "finance", "admin")
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def real_ids() -> dict[str, list[int]]:
+    """Path prefix -> the ids of its demo records (a few of each kind)."""
+    return {f"/api/v1/{r.path}/": list(r.model._default_manager.order_by("pk").values_list("pk", flat=True)[:8])
+            for r in RESOURCES}
+
+
+def test_every_operation_answers_as_its_schema_says(django_db_blocker):
+    call_command("demo")
+    people = ensure_users()
+    tokens = [token_create(user=people[name], name="fuzz")[1] for name in ROLES]
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
+    ids = real_ids()
+    tried = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        prefix = next((p for p in ids if operation.path.startswith(p) and "{id}" in operation.path), None)
+        strategies = [operation.as_strategy()]
+        if prefix and ids[prefix]:
+            strategies.append(st.sampled_from(ids[prefix]).flatmap(
+                lambda pk, op=operation: op.as_strategy(path_parameters={"id": pk})))
+
+        for strategy in strategies:
+            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=strategy)
+            def check(case):
+                nonlocal tried
+                for token in tokens:
+                    with transaction.atomic():
+                        response = case.call(headers={"Authorization": f"Bearer {token}"})
+                        transaction.set_rollback(True)
+                    case.validate_response(response, checks=CHECKS)
+                    tried += 1
+
+            check()
+    assert tried > 1000
