@@ -117,6 +117,7 @@ class Listing:
     may: Callable[[Any], bool]
     refusal: str
     rows: Callable[[Any, dict], QuerySet]
+    name: str = ""  # the page's address and its exports' ("deals": /deals/, /deals/export.csv)
 
 
 def _deals(user, filters: dict) -> QuerySet:
@@ -139,14 +140,16 @@ def _invoices(user, filters: dict) -> QuerySet:
 
 
 DEALS = Listing(DealFilterForm, DEAL_SORTS, "close", may_list_deals, "The deals list is for people who hold a role.",
-                _deals)
+                _deals, "deals")
 APPROVALS = Listing(ApprovalFilterForm, APPROVAL_SORTS, "-submitted", may_list_approvals,
                     "The approvals list is for approvers and the people who ask for approvals.",
-                    lambda user, filters: approval_list(user=user, filters=filters))
+                    lambda user, filters: approval_list(user=user, filters=filters), "approvals")
 PROJECTS = Listing(ProjectFilterForm, PROJECT_SORTS, "-created", may_list_projects,
-                   "The projects list is for delivery, sales, Finance and their managers.", _projects)
+                   "The projects list is for delivery, sales, Finance and their managers.", _projects,
+                   "projects")
 INVOICES = Listing(InvoiceFilterForm, INVOICE_SORTS, "-created", may_list_invoices,
-                   "Invoices are for Finance and the controller.", _invoices)
+                   "Invoices are for Finance and the controller.", _invoices, "invoices")
 COLLECTIONS = Listing(CollectionFilterForm, COLLECTION_SORTS, "due", may_list_invoices,
                       "Collections are for Finance and the controller.",
-                      lambda user, filters: collection_cases(user=user, filters=filters))
+                      lambda user, filters: collection_cases(user=user, filters=filters), "collections")
+LISTINGS = {listing.name: listing for listing in (DEALS, APPROVALS, PROJECTS, INVOICES, COLLECTIONS)}

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import kinds  # noqa: F401  (registers the record pages and their acts)
 from .records import KINDS
@@ -37,6 +37,8 @@ urlpatterns = [
     path("invoices/issue/", billing.invoices_issue_run, name="invoices_issue"),
     path("payments/import/", billing.payments_import_page, name="payments_import"),
     path("collections/", lists.collections, name="collections"),
+    re_path(r"^(?P<name>deals|approvals|projects|invoices|collections)/export\.(?P<fmt>csv|xlsx)$", lists.export,
+            name="export"),
     path("collections/remind/", lists.collections_remind, name="collections_remind"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("tokens/", tokens.tokens, name="tokens"),

@@ -10,6 +10,7 @@ import rules
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from psops.approvals.selectors import SERVICE_LEVEL_DAYS, approval_rows
@@ -24,19 +25,40 @@ from psops.billing.services import (
     reminder_run_summary,
 )
 
-from ..lists import APPROVALS, COLLECTIONS, DEALS, INVOICES, PROJECTS, Listing, filters_of, sort_of
+from .. import exports
+from ..lists import APPROVALS, COLLECTIONS, DEALS, INVOICES, LISTINGS, PROJECTS, Listing, filters_of, sort_of
 from .common import allows, attempt, paginate, role_required
 
 
-def _page(request, listing: Listing):
-    """The page of `listing` the request asks for (403 with the list's own reason for someone who may not read it)."""
+def _rows(request, listing: Listing):
+    """The rows of `listing` as the request filters and sorts them (403 with the list's own reason for someone who
+    may not read it)."""
     if not listing.may(request.user):
         raise PermissionDenied(listing.refusal)
     form = listing.form(request.GET)
     sort = sort_of(request, listing.sorts, listing.default_sort)
     filters = filters_of(form)
-    page = paginate(request, listing.rows(request.user, filters).order_by(*sort.order_by))
-    return page, {"form": form, "sort": sort, "page": page, "filtered": bool(filters)}
+    return listing.rows(request.user, filters).order_by(*sort.order_by), form, sort, filters
+
+
+def _page(request, listing: Listing):
+    rows, form, sort, filters = _rows(request, listing)
+    page = paginate(request, rows)
+    return page, {"form": form, "sort": sort, "page": page, "filtered": bool(filters), "export_name": listing.name}
+
+
+@login_required
+@role_required
+def export(request, name: str, fmt: str):
+    """The whole list, as filtered and sorted on its page, as a CSV or XLSX file (psops.web.exports)."""
+    listing = LISTINGS[name]
+    rows, _form, _sort, _filters = _rows(request, listing)
+    rows = rows.prefetch_related(None)
+    columns = exports.COLUMNS[name]
+    filename = f"{name}-{timezone.localdate():%Y-%m-%d}.{fmt}"
+    if fmt == "csv":
+        return exports.csv_response(filename, rows, columns)
+    return exports.xlsx_response(filename, rows, columns, title=name.capitalize())
 
 
 @login_required
