@@ -6,3 +6,10 @@ class ApiConfig(AppConfig):
     label = "api"
     verbose_name = "HTTP API"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from psops.core.taskqueue import sweep_register
+
+        from .webhooks import webhooks_sweep
+
+        sweep_register(webhooks_sweep)

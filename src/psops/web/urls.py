@@ -16,6 +16,7 @@ from .views import (
     search,
     time,
     tokens,
+    webhooks,
 )
 
 app_name = "web"
@@ -41,6 +42,11 @@ urlpatterns = [
             name="export"),
     path("collections/remind/", lists.collections_remind, name="collections_remind"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/new/", webhooks.webhook_new, name="webhook_new"),
+    path("webhooks/<int:pk>/", webhooks.webhook, name="webhook"),
+    path("webhooks/<int:pk>/active/", webhooks.webhook_active, name="webhook_active"),
+    path("webhooks/deliveries/<int:pk>/resend/", webhooks.webhook_resend, name="webhook_resend"),
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/new/", tokens.token_new, name="token_new"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token_revoke"),
