@@ -71,9 +71,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "psops.core.middleware.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "psops.api.middleware.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "psops.api.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

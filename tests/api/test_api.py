@@ -113,10 +113,17 @@ def test_every_bad_request_gets_one_shape_and_changes_nothing(api, people):
     assert business_state() == before and TimelineEvent.objects.count() == events
 
 
-def test_only_the_documented_methods(api):
+def test_addresses_and_methods_outside_the_document_answer_in_the_same_shape(api):
     sal = api("sal")
-    response = sal.client.delete("/api/v1/opportunities/", HTTP_AUTHORIZATION=f"Bearer {sal.token}")
-    assert response.status_code == 405
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {sal.token}"}
+    response = sal.client.delete("/api/v1/opportunities/", **auth)
+    assert response.status_code == 405 and response.json()["code"] == "method-not-allowed" and response["Allow"]
+    for path in ("/api/v1/invoices//issue", "/api/v1/nothing", "/api/v2/opportunities/"):
+        response = sal.client.get(path, **auth)
+        assert response.status_code == 404 and set(response.json()) == ERROR_KEYS, path
+    # Without its slash an address is not found, never redirected (a POST would be lost on the way).
+    response = sal.client.post("/api/v1/opportunities", "{}", content_type="application/json", **auth)
+    assert response.status_code == 404 and response.json()["code"] == "not-found"
 
 
 # --- Idempotency ------------------------------------------------------------------------------------------------
