@@ -84,7 +84,8 @@ def test_a_failed_delivery_is_retried_after_the_back_off_and_logged(people, rece
     assert send_due(now=later()) == 1
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 1, 500)
-    assert delivery.last_response == "try later" and delivery.next_attempt_at > timezone.now() + dt.timedelta(seconds=50)
+    assert delivery.last_response == "try later"
+    assert delivery.next_attempt_at > timezone.now() + dt.timedelta(seconds=50)
     assert send_due(now=later()) == 0  # not due before its back-off
     assert send_due(now=later(minutes=2)) == 1
     delivery.refresh_from_db()

@@ -164,3 +164,53 @@ class PSOpportunity(ConcurrentTransitionMixin, models.Model):
     @transition(field=stage, source=PS_OPEN_STAGES, target=PSStage.CLOSED_LOST)
     def mark_closed_lost(self):
         pass
+
+
+class ImportPreset(models.Model):
+    """A saved column mapping (psops field -> the file's column name), proposed for the next file."""
+
+    name = models.CharField(max_length=100, unique=True)
+    mapping = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportRun(models.Model):
+    """One file brought in: uploaded, mapped, checked by the worker, then committed by it, all or nothing."""
+
+    class State(models.TextChoices):
+        MAPPING = "mapping", "Choose the columns"
+        CHECKING = "checking", "Being checked"
+        REFUSED = "refused", "Refused rows: correct the file"
+        READY = "ready", "Checked: ready to import"
+        IMPORTING = "importing", "Being imported"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    filename = models.CharField(max_length=200)
+    stored = models.CharField(max_length=300)  # the file's name in the default storage
+    kind = models.CharField(max_length=4)  # csv | xlsx
+    size = models.PositiveBigIntegerField()
+    columns = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    default_segment = models.CharField(max_length=12, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.MAPPING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list)  # the first MAX_ERRORS_KEPT: [line, field, message]
+    summary = models.JSONField(default=dict)
+    failure = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"], name="import_run_waiting")]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.filename})"

@@ -1,0 +1,304 @@
+"""Import runs: the acts of the import pages, and the worker's sweep that checks and commits them
+(psops.crm.imports says what a row is)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import default_storage
+from django.db import models, transaction
+from django.utils import timezone
+
+from psops.accounts import roles
+from psops.activity.models import Thread
+from psops.activity.services import event_record, events_record
+from psops.core.errors import ApplicationError
+from psops.core.models import Timer
+
+from . import imports
+from .choices import Segment
+from .models import Account, Contact, ImportPreset, ImportRun, Opportunity
+
+logger = logging.getLogger(__name__)
+
+WHO = "Only an administrator imports accounts, contacts and deals."
+MAX_ERRORS_KEPT = 1000
+PROGRESS_EVERY = 2000
+BATCH = 2000
+LEASE = dt.timedelta(minutes=15)
+
+
+def import_check(*, user: Any) -> None:
+    if not (getattr(user, "is_superuser", False) or roles.has_role(user, roles.ADMINISTRATOR)):
+        raise ApplicationError(code="forbidden", message=WHO)
+
+
+def _path(run: ImportRun) -> str:
+    return default_storage.path(run.stored)
+
+
+def import_upload(*, user: Any, upload: Any) -> ImportRun:
+    """Keep the uploaded file, read its column names and propose a mapping (the latest preset's, or Salesforce's)."""
+    import_check(user=user)
+    name = (getattr(upload, "name", "") or "").strip()
+    kind = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if kind not in ("csv", "xlsx"):
+        raise ApplicationError(code="invalid-file", field="file",
+                               message="Upload a .csv file (a Salesforce report export) or an .xlsx workbook.")
+    if upload.size > imports.MAX_BYTES:
+        raise ApplicationError(code="invalid-file", field="file",
+                               message=f"The file is over {imports.MAX_BYTES // 1024 // 1024} MB; split it.")
+    stored = default_storage.save(f"imports/{uuid.uuid4().hex}.{kind}", upload)
+    try:
+        columns = imports.headers(default_storage.path(stored), kind)
+    except ApplicationError:
+        default_storage.delete(stored)
+        raise
+    preset = ImportPreset.objects.order_by("-created_at").first()
+    with transaction.atomic():
+        run = ImportRun.objects.create(created_by=user, filename=name[:200], stored=stored, kind=kind,
+                                       size=upload.size, columns=columns,
+                                       mapping=imports.proposed_mapping(columns, preset.mapping if preset else None))
+        event_record(actor=user, subject=run, verb="import.uploaded",
+                     message=f"{user} uploaded {run.filename} ({len(columns)} columns) to import")
+    return run
+
+
+def import_map_check(*, user: Any, run: ImportRun) -> None:
+    import_check(user=user)
+    if run.state not in (ImportRun.State.MAPPING, ImportRun.State.REFUSED):
+        raise ApplicationError(code="not-now", message="This import is past choosing its columns.")
+
+
+def import_map(*, user: Any, run: ImportRun, mapping: dict[str, str], default_segment: str = "",
+               preset_name: str = "") -> ImportRun:
+    """Keep the mapping (and save it as a preset when named), then queue the check of every row."""
+    import_map_check(user=user, run=run)
+    mapping = imports.check_mapping(mapping, run.columns)
+    if default_segment and default_segment not in Segment.values:
+        raise ApplicationError(code="invalid-segment", field="default_segment",
+                               message=f"Unknown segment '{default_segment}'.")
+    with transaction.atomic():
+        if preset_name.strip():
+            ImportPreset.objects.update_or_create(name=preset_name.strip()[:100],
+                                                  defaults={"mapping": mapping, "created_by": user})
+        _queue(run, ImportRun.State.CHECKING, mapping=mapping, default_segment=default_segment)
+        event_record(actor=user, subject=run, verb="import.mapped",
+                     message=f"{user} mapped the columns of {run.filename}; the rows are being checked")
+    return run
+
+
+def import_commit_check(*, user: Any, run: ImportRun) -> None:
+    import_check(user=user)
+    if run.state != ImportRun.State.READY:
+        raise ApplicationError(code="not-now", message="Only a checked import with no refused row is imported.")
+
+
+def import_commit(*, user: Any, run: ImportRun) -> ImportRun:
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=run.pk)
+        import_commit_check(user=user, run=run)
+        _queue(run, ImportRun.State.IMPORTING)
+        event_record(actor=user, subject=run, verb="import.started",
+                     message=f"{user} started importing {run.filename}")
+    return run
+
+
+def _queue(run: ImportRun, state: str, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(run, name, value)
+    run.state, run.claimed_at, run.rows_done, run.failure = state, None, 0, ""
+    run.save(update_fields=["state", "claimed_at", "rows_done", "failure", *fields])
+
+
+# --- The worker ---------------------------------------------------------------------------------------------------
+
+
+def imports_work() -> int:
+    """The worker's sweep: check or commit the oldest waiting run (one a poll: a big file takes a while)."""
+    now = timezone.now()
+    waiting = (models.Q(state__in=(ImportRun.State.CHECKING, ImportRun.State.IMPORTING))
+               & (models.Q(claimed_at__isnull=True) | models.Q(claimed_at__lt=now - LEASE)))
+    with transaction.atomic():
+        run = ImportRun.objects.filter(waiting).order_by("created_at", "pk").select_for_update(skip_locked=True).first()
+        if run is None:
+            return 0
+        ImportRun.objects.filter(pk=run.pk).update(claimed_at=now)
+    try:
+        if run.state == ImportRun.State.CHECKING:
+            check_rows(run)
+        else:
+            commit_rows(run)
+    except ApplicationError as refused:  # the file itself (unreadable, too long): said on the page
+        _finish(run, ImportRun.State.REFUSED, errors=[[0, "file", refused.message]], error_count=1)
+    except Exception as error:  # kept on the run for the page, and logged with its trace
+        logger.exception("Import %s failed", run.pk)
+        _finish(run, ImportRun.State.FAILED, failure=f"{type(error).__name__}: {error}"[:2000])
+    return 1
+
+
+def _finish(run: ImportRun, state: str, **fields: Any) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(state=state, finished_at=timezone.now(), claimed_at=None, **fields)
+
+
+def _progress(run: ImportRun, done: int) -> None:
+    if done % PROGRESS_EVERY == 0:
+        ImportRun.objects.filter(pk=run.pk).update(rows_done=done, claimed_at=timezone.now())
+
+
+def _judged(run: ImportRun) -> Iterator[tuple[imports.Row | None, list[tuple]]]:
+    judge = imports.Judge(run.default_segment)
+    for done, (line, values) in enumerate(imports.table(_path(run), run.kind), start=1):
+        _progress(run, done)
+        yield judge.row(line, values, run.mapping)
+
+
+class Plan:
+    """What the rows would create, after every row was judged: refused rows, and the accounts, contacts and deals
+    that are new. Holds keys only (names, e-mails), never the rows."""
+
+    def __init__(self) -> None:
+        self.errors: list[list] = []
+        self.error_count = 0
+        self.rows = 0
+        self.accounts: set[str] = set()
+        self.contacts: dict[tuple[str, str], int] = {}
+        self.deals: dict[tuple[str, str], int] = {}
+
+    def refuse(self, problems: list[tuple]) -> None:
+        self.error_count += len(problems)
+        room = MAX_ERRORS_KEPT - len(self.errors)
+        if room > 0:
+            self.errors.extend(list(p) for p in problems[:room])
+
+    def add(self, row: imports.Row) -> None:
+        key = row.account.lower()
+        self.accounts.add(key)
+        if row.contact_email:
+            self.contacts.setdefault((key, row.contact_email), row.line)
+        if row.deal:
+            first = self.deals.setdefault((key, row.deal.lower()), row.line)
+            if first != row.line:
+                self.refuse([(row.line, "deal", f"The same deal is on line {first} for this account.")])
+
+
+def _plan(run: ImportRun) -> tuple[Plan, dict[str, int]]:
+    plan = Plan()
+    for row, problems in _judged(run):
+        plan.rows += 1
+        if row is None:
+            plan.refuse(problems)
+        else:
+            plan.add(row)
+    existing = imports.existing_accounts(plan.accounts)
+    deals_there = imports.existing_pairs(Opportunity, set(existing.values()), "name")
+    for (account, deal), line in sorted(plan.deals.items(), key=lambda item: item[1]):
+        if account in existing and (existing[account], deal) in deals_there:
+            plan.refuse([(line, "deal", "This deal is in psops already at this account (a duplicate).")])
+    return plan, existing
+
+
+def check_rows(run: ImportRun) -> None:
+    plan, existing = _plan(run)
+    contacts_there = imports.existing_pairs(Contact, set(existing.values()), "email")
+    new_contacts = sum(1 for (account, email) in plan.contacts
+                       if account not in existing or (existing[account], email) not in contacts_there)
+    plan.errors.sort(key=lambda e: (e[0], e[1]))
+    summary = {"rows": plan.rows, "accounts_new": len(plan.accounts - set(existing)),
+               "accounts_existing": len(plan.accounts & set(existing)), "contacts_new": new_contacts,
+               "contacts_existing": len(plan.contacts) - new_contacts, "deals_new": len(plan.deals)}
+    state = ImportRun.State.REFUSED if plan.error_count else ImportRun.State.READY
+    _finish(run, state, errors=plan.errors, error_count=plan.error_count, summary=summary, rows_total=plan.rows,
+            rows_done=plan.rows)
+
+
+class _Refused(Exception):
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(f"{plan.error_count} rows refused")
+        self.plan = plan
+
+
+def commit_rows(run: ImportRun) -> None:
+    """Everything in one transaction: the rows are judged again (psops may have changed since the check), and one
+    refused row leaves nothing written. (The progress written meanwhile is seen when the transaction commits.)"""
+    try:
+        with transaction.atomic():
+            plan, existing = _plan(run)
+            if plan.error_count:
+                raise _Refused(plan)
+            made = _write(run, existing)
+            event_record(actor=run.created_by, subject=run, verb="import.done",
+                         message=(f"Imported {run.filename}: {made['accounts']} accounts, {made['contacts']} "
+                                  f"contacts and {made['deals']} deals"), data=made)
+            _finish(run, ImportRun.State.DONE, summary={**run.summary, "made": made}, rows_done=plan.rows)
+    except _Refused as refused:
+        _finish(run, ImportRun.State.REFUSED, errors=sorted(refused.plan.errors),
+                error_count=refused.plan.error_count)
+
+
+def _write(run: ImportRun, accounts: dict[str, int]) -> dict[str, int]:
+    """The second read of the file: create what is new, BATCH rows at a time."""
+    contacts_there = imports.existing_pairs(Contact, set(accounts.values()), "email")
+    made = {"accounts": 0, "contacts": 0, "deals": 0}
+    now = timezone.now()
+    rows: list[imports.Row] = []
+
+    def flush() -> None:
+        new_accounts = {}
+        for row in rows:
+            key = row.account.lower()
+            if key not in accounts and key not in new_accounts:
+                new_accounts[key] = Account(name=row.account, website=row.website, owner_id=row.owner_id)
+        created = Account.objects.bulk_create(list(new_accounts.values()))
+        for key, account in zip(new_accounts, created, strict=True):
+            accounts[key] = account.pk
+        _events(run, Account, "account.imported", [(a.pk, None, f"Imported account {a.name}") for a in created])
+        contacts = []
+        for row in rows:
+            pair = (accounts[row.account.lower()], row.contact_email)
+            if row.contact_email and pair not in contacts_there:
+                contacts_there.add(pair)
+                contacts.append(Contact(account_id=pair[0], name=row.contact_name, email=row.contact_email,
+                                        title=row.contact_title))
+        Contact.objects.bulk_create(contacts)
+        deals = [Opportunity(account_id=accounts[row.account.lower()], name=row.deal, owner_id=row.owner_id,
+                             amount=row.amount, currency=row.currency, close_date=row.close_date,
+                             segment=row.segment, stage=row.stage) for row in rows if row.deal]
+        deals = Opportunity.objects.bulk_create(deals)
+        threads = _threads(deals)
+        _events(run, Opportunity, "opportunity.imported",
+                [(d.pk, threads[d.pk], f"Imported from {run.filename} in {d.get_stage_display()}") for d in deals])
+        Timer.objects.bulk_create([Timer(kind=Timer.Kind.OPPORTUNITY_INACTIVITY, subject_id=d.pk,
+                                         due_at=imports.inactivity_due(d.segment, now))
+                                   for d in deals if d.stage in imports.WATCHED_STAGES], ignore_conflicts=True)
+        made["accounts"] += len(created)
+        made["contacts"] += len(contacts)
+        made["deals"] += len(deals)
+        rows.clear()
+
+    for row, _ in _judged(run):
+        assert row is not None  # the plan found no refused row
+        rows.append(row)
+        if len(rows) >= BATCH:
+            flush()
+    flush()
+    return made
+
+
+def _threads(deals: list[Opportunity]) -> dict[int, int]:
+    """Each deal's discussion thread, as `opportunity_create` opens one: deal id -> thread id."""
+    kind = ContentType.objects.get_for_model(Opportunity)
+    names = dict(Account.objects.filter(pk__in={d.account_id for d in deals}).values_list("pk", "name"))
+    threads = Thread.objects.bulk_create([Thread(root_type=kind, root_id=d.pk,
+                                                 title=f"{names[d.account_id]}: {d.name}"[:200]) for d in deals])
+    return {t.root_id: t.pk for t in threads}
+
+
+def _events(run: ImportRun, model: type[models.Model], verb: str, rows: list[tuple[int, int | None, str]]) -> None:
+    if rows:
+        events_record(actor=run.created_by, verb=verb, subject_model=model, rows=rows)
