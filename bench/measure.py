@@ -23,6 +23,9 @@ AGEING_NOW_RATIO = 3.0
 AGEING_AS_OF_RATIO = 1.5
 BILLING_PER_S = 400.0
 TIMERS_PER_S = 1000.0
+IMPORT_ROWS = 100_000
+IMPORT_SECONDS = 60.0
+IMPORT_PEAK_MB = 300.0
 LOAD_SHARE = 0.30  # a mixed page workload serves at least this share of the hello-world page's rate
 # The mixed workload: what people open all day (homes, lists, search, the inbox), each as the role that opens it.
 LOAD_MIX = [("sal", "/"), ("psmanager", "/"), ("pse", "/"), ("finance", "/"), ("vpsales", "/"),
@@ -392,6 +395,74 @@ class Bench:
         self.rows.append(row)
         self.say(f"  {row.name}: {row.rate or 0:.0f}/s ({row.note})")
 
+    def imports(self, rows: int = IMPORT_ROWS) -> None:
+        """A Salesforce-style report of `rows` open deals (one row a deal, about five deals an account, a contact on
+        each row, owners among the data's sales reps) checked and committed by a process of its own
+        (bench/import_run.py), whose peak memory is read from the system. Everything it wrote is deleted after."""
+        import csv
+        import json
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
+
+        from django.contrib.auth import get_user_model
+
+        from psops.activity.models import Thread, TimelineEvent
+        from psops.core.models import Timer
+        from psops.crm.models import Account, Contact, ImportRun, Opportunity
+
+        reps = list(get_user_model().objects.filter(groups__name="sales_rep", is_active=True)
+                    .values_list("username", flat=True)[:50])
+        tag = uuid.uuid4().hex[:8]
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["Opportunity Name", "Account Name", "Opportunity Owner", "Stage", "Amount",
+                             "Close Date", "Contact: Full Name", "Email", "Title"])
+            for n in range(rows):
+                writer.writerow([f"Imported deal {tag} {n}", f"Imported {tag} account {n // 5}", reps[n % len(reps)],
+                                 "Needs Analysis", f"{10000 + n % 90000}.00", "6/30/2027", f"Buyer {n}",
+                                 f"buyer{n}@{tag}.example", "Director"])
+        row = Row(f"import of {rows:,} Salesforce rows (check + commit)",
+                  target=f"<= {IMPORT_SECONDS:g} s, <= {IMPORT_PEAK_MB:g} MB")
+        try:
+            done = subprocess.run([sys.executable, str(Path(__file__).parent / "import_run.py"), handle.name],
+                                  capture_output=True, text=True, timeout=1800, env=os.environ.copy())
+            figures = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+        finally:
+            os.unlink(handle.name)
+        if figures is None:
+            row.met, row.note = False, f"error: {done.stderr.strip().splitlines()[-1][:160] if done.stderr else '?'}"
+        else:
+            seconds = figures["check_s"] + figures["commit_s"]
+            row.p50, row.rate = seconds * 1000, rows / seconds if seconds else None
+            row.met = (figures["state"] == "done" and seconds <= IMPORT_SECONDS
+                       and figures["peak_mb"] <= IMPORT_PEAK_MB)
+            made = figures["summary"].get("made", {})
+            row.note = (f"{figures['state']}: check {figures['check_s']:.1f} s, commit {figures['commit_s']:.1f} s, "
+                        f"peak {figures['peak_mb']:.0f} MB; {made.get('deals', 0)} deals, "
+                        f"{made.get('accounts', 0)} accounts, {made.get('contacts', 0)} contacts")
+        self.rows.append(row)
+        self.say(f"  {row.name}: {row.note}")
+        # What the import wrote goes, so a database reused later measures the same data set.
+        deals = Opportunity.objects.filter(name__startswith=f"Imported deal {tag} ")
+        deal_ids = list(deals.values_list("pk", flat=True))
+        accounts = Account.objects.filter(name__startswith=f"Imported {tag} account ")
+        account_ids = list(accounts.values_list("pk", flat=True))
+        for start in range(0, len(deal_ids), 5000):
+            chunk = deal_ids[start:start + 5000]
+            Timer.objects.filter(kind=Timer.Kind.OPPORTUNITY_INACTIVITY, subject_id__in=chunk).delete()
+            TimelineEvent.objects.filter(verb="opportunity.imported", subject_id__in=chunk).delete()
+            Thread.objects.filter(root_type__model="opportunity", root_id__in=chunk).delete()
+            Opportunity.objects.filter(pk__in=chunk).delete()
+        for start in range(0, len(account_ids), 5000):
+            chunk = account_ids[start:start + 5000]
+            TimelineEvent.objects.filter(verb="account.imported", subject_id__in=chunk).delete()
+            Contact.objects.filter(account_id__in=chunk).delete()
+            Account.objects.filter(pk__in=chunk).delete()
+        ImportRun.objects.filter(filename__endswith=".csv", summary__rows=rows).delete()
+
     def documents(self, invoices: int = 1000, workers: int = 2) -> None:
         """One SOW PDF made in this process (facts read, template filled, PDF laid out), and `invoices` invoice PDFs
         queued at once and made by `workers` `psops worker --batch` processes, as a billing run's PDFs are. The
@@ -627,7 +698,7 @@ def where_the_time_goes(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-PARTS = ("pages", "load", "ageing", "billing", "reminders", "timers", "documents")
+PARTS = ("pages", "load", "ageing", "billing", "reminders", "timers", "documents", "import")
 
 
 def run(*, say=print, runs: int = 15, budget: float = 20.0, parts: tuple[str, ...] = PARTS) -> list[Row]:
@@ -645,7 +716,8 @@ def run(*, say=print, runs: int = 15, budget: float = 20.0, parts: tuple[str, ..
               "billing": ("billing:", bench.billing),
               "reminders": ("collections:", bench.reminders),
               "timers": ("timers:", bench.timers),
-              "documents": ("documents:", bench.documents)}
+              "documents": ("documents:", bench.documents),
+              "import": ("import:", bench.imports)}
     for part in PARTS:  # in this order, whatever the order asked
         if part in parts:
             heading, measure = stages[part]

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from psops.activity.models import Thread, TimelineEvent
+from psops.activity.services import thread_for
 from psops.core.models import Timer
 from psops.crm import import_runs
 from psops.crm.models import Account, Contact, ImportPreset, ImportRun, Opportunity
@@ -97,7 +98,8 @@ def test_a_clean_file_is_checked_then_written_at_once(people, make_file):
     assert (deal.account.name, deal.owner.username, deal.stage, str(deal.amount), deal.close_date.isoformat(),
             deal.segment) == ("Account 5", "sal", "1-discovery", "1005.50", "2027-12-31", "large")
     assert Opportunity.objects.filter(account=account).count() == 1 + 3  # deals 3, 10 and 17 joined its own deal
-    assert Thread.objects.filter(root_id=deal.pk, title="Account 5: Deal 5").exists()
+    assert not Thread.objects.filter(root_id=deal.pk).exists()  # opened on first use, as for any deal
+    assert thread_for(deal).title == "Account 5: Deal 5"
     assert TimelineEvent.objects.filter(verb="opportunity.imported").count() == 20
     assert TimelineEvent.objects.filter(verb="import.done", subject_id=run.pk).exists()
     assert Timer.objects.filter(kind=Timer.Kind.OPPORTUNITY_INACTIVITY, subject_id=deal.pk).exists()

@@ -9,13 +9,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.utils import timezone
 
 from psops.accounts import roles
-from psops.activity.models import Thread
 from psops.activity.services import event_record, events_record
 from psops.core.errors import ApplicationError
 from psops.core.models import Timer
@@ -270,9 +268,9 @@ def _write(run: ImportRun, accounts: dict[str, int]) -> dict[str, int]:
                              amount=row.amount, currency=row.currency, close_date=row.close_date,
                              segment=row.segment, stage=row.stage) for row in rows if row.deal]
         deals = Opportunity.objects.bulk_create(deals)
-        threads = _threads(deals)
+        # A deal's discussion thread opens on first use (activity.services.thread_for), as for any deal.
         _events(run, Opportunity, "opportunity.imported",
-                [(d.pk, threads[d.pk], f"Imported from {run.filename} in {d.get_stage_display()}") for d in deals])
+                [(d.pk, None, f"Imported from {run.filename} in {d.get_stage_display()}") for d in deals])
         Timer.objects.bulk_create([Timer(kind=Timer.Kind.OPPORTUNITY_INACTIVITY, subject_id=d.pk,
                                          due_at=imports.inactivity_due(d.segment, now))
                                    for d in deals if d.stage in imports.WATCHED_STAGES], ignore_conflicts=True)
@@ -288,15 +286,6 @@ def _write(run: ImportRun, accounts: dict[str, int]) -> dict[str, int]:
             flush()
     flush()
     return made
-
-
-def _threads(deals: list[Opportunity]) -> dict[int, int]:
-    """Each deal's discussion thread, as `opportunity_create` opens one: deal id -> thread id."""
-    kind = ContentType.objects.get_for_model(Opportunity)
-    names = dict(Account.objects.filter(pk__in={d.account_id for d in deals}).values_list("pk", "name"))
-    threads = Thread.objects.bulk_create([Thread(root_type=kind, root_id=d.pk,
-                                                 title=f"{names[d.account_id]}: {d.name}"[:200]) for d in deals])
-    return {t.root_id: t.pk for t in threads}
 
 
 def _events(run: ImportRun, model: type[models.Model], verb: str, rows: list[tuple[int, int | None, str]]) -> None:

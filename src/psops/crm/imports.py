@@ -32,7 +32,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Q
 from django.utils import timezone
 
 from psops.accounts import roles
@@ -310,21 +309,20 @@ def _slashed(raw: str) -> dt.date | None:
 # --- What exists already ------------------------------------------------------------------------------------------
 
 
-CHUNK = 900  # names asked per query (under SQLite's limit of variables)
+CHUNK = 900  # account ids asked per query (under SQLite's limit of variables)
 
 
 def existing_accounts(names: set[str]) -> dict[str, int]:
-    """lower(name) -> id of the accounts already in psops among `names` (lower-cased)."""
+    """lower(name) -> id of the accounts already in psops among `names` (lower-cased). One read of every account's
+    name, matched here: a firm's accounts are some hundred thousand names at most, and asking the database for each
+    name in any case would scan the table once per handful of names."""
     from .models import Account
 
     found: dict[str, int] = {}
-    wanted = sorted(names)
-    for start in range(0, len(wanted), CHUNK):
-        query = Q()
-        for name in wanted[start:start + CHUNK]:
-            query |= Q(name__iexact=name)
-        for pk, name in Account.objects.filter(query).values_list("pk", "name"):
-            found[name.lower()] = pk
+    for pk, name in Account.objects.values_list("pk", "name").iterator(chunk_size=5000):
+        key = name.lower()
+        if key in names:
+            found[key] = pk
     return found
 
 
