@@ -165,7 +165,7 @@ def test_the_pages_take_a_file_through(client, people):
     assert "Deal 1" in page and "Account 1" in page  # the preview
     fields = {f"map_{k}": v for k, v in run.mapping.items()}
     assert client.post(f"/imports/{run.pk}/map/", fields).status_code == 302
-    assert 'http-equiv="refresh"' in client.get(f"/imports/{run.pk}/").content.decode()
+    assert 'hx-trigger="every 3s"' in client.get(f"/imports/{run.pk}/").content.decode()  # it follows the worker
     import_runs.imports_work()
     page = client.get(f"/imports/{run.pk}/").content.decode()
     assert "Import 2 deals" in page
