@@ -17,7 +17,7 @@ WIDTHS = (1280, 390)
 MAX_PAGES = 30  # per role: the home, the pages its queues and menu lead to, and the records those link to
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FOLLOW = re.compile(r"^/(deals|opportunities|ps-opportunities|roms|approvals|quotes|sows|projects|invoices|"
-                    r"collections|time|calculator|dashboards|start|inbox)/")
+                    r"collections|time|calculator|dashboards|start|inbox|tokens|webhooks|imports)/")
 
 # What each role reaches from its home with the demo's deals: the acts it is offered on the way (a label, as its
 # button or form says it). Roles that only oversee (the controller, the VPs) reach their pages without acts.
@@ -98,7 +98,8 @@ class Journey:
         if menu:
             hrefs += self.page.eval_on_selector_all("header nav a[href]",
                                                     "els => els.map(e => e.getAttribute('href'))")
-        wanted = [h for h in dict.fromkeys(hrefs) if FOLLOW.match(h) and "page=" not in h and "sort=" not in h]
+        wanted = [h for h in dict.fromkeys(hrefs)
+                  if FOLLOW.match(h) and "page=" not in h and "sort=" not in h and "/export." not in h]
         # Round robin across kinds of page (deals, projects, quotes...), so a long queue of one kind does not use up
         # the journey before the others are seen.
         kinds: dict[str, list[str]] = {}
