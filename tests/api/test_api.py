@@ -192,3 +192,22 @@ def test_the_openapi_document_describes_every_operation(client):
     assert docs.status_code == 200
     page = docs.content.decode()
     assert "cdn." not in page and "/static/ninja/" in page  # served from psops itself, nothing fetched elsewhere
+
+
+def test_old_idempotency_answers_are_pruned_with_the_housekeeping(api):
+    import datetime as dt
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from psops.api.models import IdempotentRequest
+
+    sal = api("sal")
+    sal.post("/opportunities/", new_deal("Old"), headers={"Idempotency-Key": "old"})
+    sal.post("/opportunities/", new_deal("New"), headers={"Idempotency-Key": "new"})
+    IdempotentRequest.objects.filter(key="old").update(created_at=timezone.now() - dt.timedelta(days=40))
+    out = io.StringIO()
+    call_command("prune", stdout=out)
+    assert "Also deleted 1 idempotency answers." in out.getvalue()
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -22,6 +23,15 @@ logger = logging.getLogger(__name__)
 
 KEEP_DAYS = 30
 BATCH = 5000
+
+# Apps above core add the rows of theirs that only grow (the API's idempotency answers, webhook deliveries):
+# a name for the summary -> the rows to delete, given the cutoff.
+_more: dict[str, Callable[[dt.datetime], QuerySet]] = {}
+
+
+def prune_register(name: str, rows: Callable[[dt.datetime], QuerySet]) -> None:
+    """Add `rows(cutoff)` (what is done and older than the cutoff) to every prune, reported as `name`."""
+    _more[name] = rows
 
 
 def _delete_in_batches(rows: QuerySet, batch: int) -> int:
@@ -52,5 +62,7 @@ def prune(*, keep_days: int = KEEP_DAYS, now: dt.datetime | None = None, batch: 
         "workers": _delete_in_batches(TaskWorker.objects.exclude(state=TaskWorker.State.RUNNING)
                                       .filter(seen_at__lt=cutoff), batch),
     }
+    for name, rows in _more.items():
+        counts[name] = _delete_in_batches(rows(cutoff), batch)
     logger.info("Pruned what was done before %s: %s", cutoff.isoformat(), counts)
     return counts

@@ -24,3 +24,6 @@ class Command(BaseCommand):
         counts = prune(keep_days=int(keep_days))
         self.stdout.write(f"Deleted {counts['timers']:,} done timers, {counts['tasks']:,} finished tasks and "
                           f"{counts['workers']:,} stopped workers older than {keep_days} days.")
+        more = {name: n for name, n in counts.items() if name not in ("timers", "tasks", "workers") and n}
+        if more:
+            self.stdout.write("Also deleted " + ", ".join(f"{n:,} {name}" for name, n in more.items()) + ".")
