@@ -175,3 +175,47 @@ def test_the_pages_take_a_file_through(client, people):
     client.force_login(people["sal"])
     assert client.get("/imports/").status_code == 403
     assert client.post("/imports/", {"file": as_csv([good(3)])}).status_code == 403
+
+
+BIG = 100_000
+
+
+def big_rows(bad: dict[int, tuple[int, str]]):
+    """BIG Salesforce rows; at each row index in `bad`, the column given made wrong (a missing name, a bad e-mail,
+    an unknown owner, or a deal repeated from the row before)."""
+    for n in range(BIG):
+        row = good(n)
+        row[1] = f"Account {n // 4}"
+        if n in bad:
+            column, how = bad[n]
+            row[column] = how if how != "repeat" else f"Deal {n - 1}"
+            if how == "repeat":
+                row[1] = f"Account {(n - 1) // 4}"
+        yield row
+
+
+BAD_AT = {17: (1, ""), 30_001: (8, "nobody@"), 65_432: (2, "ghost"), 99_998: (0, "repeat")}
+BAD_FIELDS = {17: "account", 30_001: "contact_email", 65_432: "owner", 99_998: "deal"}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_hundred_thousand_rows_with_bad_ones_are_reported_and_nothing_is_written(people, kind, tmp_path):
+    if kind == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(HEADER)
+        writer.writerows(big_rows(BAD_AT))
+        upload = SimpleUploadedFile("big.csv", text.getvalue().encode())
+    else:
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet()
+        sheet.append(HEADER)
+        for row in big_rows(BAD_AT):
+            sheet.append(row)
+        path = tmp_path / "big.xlsx"
+        book.save(path)
+        upload = SimpleUploadedFile("big.xlsx", path.read_bytes())
+    run = run_through(people, upload)
+    assert run.state == "refused" and run.rows_total == BIG
+    assert [(line, field) for line, field, _ in run.errors] == [(n + 2, f) for n, f in BAD_FIELDS.items()]
+    assert Opportunity.objects.count() == 0 and Account.objects.count() == 0
