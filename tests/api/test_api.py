@@ -211,3 +211,28 @@ def test_old_idempotency_answers_are_pruned_with_the_housekeeping(api):
     call_command("prune", stdout=out)
     assert "Also deleted 1 idempotency answers." in out.getvalue()
     assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_batches_and_messages_go_through_the_same_services(api, people):
+    from psops.activity.models import Message
+    from psops.billing.models import Invoice, Payment
+
+    e = reach(people, "won")
+    finance, sal = api("finance"), api("sal")
+    draft = Invoice.objects.get(project=e.project)
+    assert sal.post("/invoices/issue", {"invoices": [draft.pk]}).status_code == 403
+    issued = finance.ok("/invoices/issue", {"invoices": [draft.pk]})
+    draft.refresh_from_db()
+    assert issued["issued"][0]["number"] == draft.number and draft.state == "issued"
+    assert finance.post("/invoices/issue", {"invoices": [draft.pk]}).status_code == 409  # not a draft any more
+    recorded = finance.ok("/payments", {"payments": [{"invoice": draft.pk, "amount": "100.00",
+                                                      "received_on": "2026-11-30", "reference": "W-1"}]})
+    assert recorded["recorded"] == 1 and Payment.objects.get().reference == "W-1"
+    again = finance.post("/payments", {"payments": [{"invoice": draft.pk, "amount": "100.00",
+                                                     "received_on": "2026-11-30", "reference": "W-1"}]})
+    assert again.status_code == 409 and Payment.objects.count() == 1
+    assert finance.ok("/collections/remind")["message"]
+    posted = sal.ok(f"/opportunities/{e.opp.pk}/messages", {"body": "Kick-off moved to Monday @pse"}, status=201)
+    assert posted["message"].startswith("Posted") and Message.objects.get().body.startswith("Kick-off")
+    assert sal.post(f"/opportunities/{e.opp.pk}/messages", {"body": ""}).status_code == 422
+    assert api("sal2").post(f"/opportunities/{e.opp.pk}/messages", {"body": "hi"}).status_code == 404

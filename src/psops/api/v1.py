@@ -14,8 +14,10 @@ Written without `from __future__ import annotations`: the operations are made in
 their parameter types from the functions' annotations, which must be real types, not strings.
 """
 
+import datetime as dt
 import logging
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -27,6 +29,9 @@ from ninja.security import HttpBearer
 from pydantic import create_model
 
 from psops.accounts import roles
+from psops.activity.models import Message
+from psops.activity.services import message_post, thread_for
+from psops.billing import services as billing
 from psops.core.errors import ApplicationError
 from psops.crm import services as crm
 from psops.crm.scope import account_scope
@@ -38,6 +43,7 @@ from psops.web import kinds  # noqa: F401  (registers the record kinds and their
 from psops.web.lists import Listing, filters_of
 from psops.web.records import KINDS, visible
 from psops.web.views.deal_new import NewDealForm
+from psops.web.views.records import posted_message
 from psops.web.views.time import WeekForm
 
 from . import idempotency
@@ -403,6 +409,102 @@ def time_approve(request, payload: WeekBody):  # type: ignore[valid-type]
     return idempotency.once(request, run)
 
 
+class IssueRun(Schema):
+    model_config = {"extra": "forbid"}
+    invoices: list[Annotated[int, Field(ge=1, le=BIGGEST_ID)]] = Field(
+        min_length=1, max_length=billing.BATCH_MAX, description="The drafts to issue, all or none.")
+
+
+class Issued(Schema):
+    message: str
+    issued: list[dict[str, Any]]
+
+
+@router.post("/invoices/issue", response={200: Issued, **ERRORS}, tags=["Invoices"],
+             summary="A billing run: issue drafts, all or none")
+def invoices_issue(request, payload: IssueRun):
+    def run():
+        done = billing.invoices_issue(user=request.auth, invoices=payload.invoices)
+        return 200, {"message": f"Issued {len(done)} invoice{'s' * (len(done) != 1)}.",
+                     "issued": [{"id": i.pk, "number": i.number, "href": _href("invoice", i.pk)} for i in done]}
+    return idempotency.once(request, run)
+
+
+class PaymentIn(Schema):
+    model_config = {"extra": "forbid"}
+    invoice: int = Field(ge=1, le=BIGGEST_ID)
+    amount: Decimal
+    received_on: dt.date
+    reference: str = Field(default="", max_length=100)
+
+
+class PaymentsIn(Schema):
+    model_config = {"extra": "forbid"}
+    payments: list[PaymentIn] = Field(min_length=1, max_length=billing.BATCH_MAX)
+
+
+class Recorded(Schema):
+    message: str
+    recorded: int
+
+
+@router.post("/payments", response={201: Recorded, **ERRORS}, tags=["Invoices"],
+             summary="Record payments (a bank file's worth), all or none")
+def payments_record(request, payload: PaymentsIn):
+    def run():
+        lines = [billing.PaymentLine(invoice=p.invoice, amount=str(p.amount), received_on=p.received_on,
+                                     reference=p.reference, line=n) for n, p in enumerate(payload.payments, start=1)]
+        done = billing.payments_record(user=request.auth, lines=lines)
+        return 201, {"message": f"Recorded {len(done)} payment{'s' * (len(done) != 1)}.", "recorded": len(done)}
+    return idempotency.once(request, run)
+
+
+class Reminded(Schema):
+    message: str
+    sent: dict[str, int] = Field(description="Reminders sent, by level.")
+
+
+@router.post("/collections/remind", response={200: Reminded, **ERRORS}, tags=["Invoices"],
+             summary="The reminder run: every collection case due for its next reminder gets it",
+             openapi_extra=body_in_openapi(schema_of(None, "RemindBody")))
+def collections_remind(request):
+    def run():
+        sent = billing.collection_remind_due(user=request.auth)
+        return 200, {"message": billing.reminder_run_summary(sent),
+                     "sent": {str(level): count for level, count in sorted(sent.items())}}
+    return idempotency.once(request, run)
+
+
+class MessageIn(Schema):
+    model_config = {"extra": "forbid"}
+    body: str = Field(min_length=1, max_length=5000, description="Type @username to notify someone.")
+    kind: Literal[tuple(Message.Kind.values)] = Message.Kind.COMMENT  # type: ignore[valid-type]
+    parent: int | None = Field(default=None, ge=1, le=BIGGEST_ID, description="The message this answers.")
+
+
+def _add_messages(resource: Resource) -> None:
+    model_name = resource.model_name
+
+    def post_message(request, payload: MessageIn, id: int = Path(..., ge=1, le=BIGGEST_ID)):
+        def run():
+            record, deal = visible(request.auth, model_name, id)[1:]
+            thread = thread_for(deal)
+            parent = thread.messages.filter(pk=payload.parent).first() if payload.parent else None
+            if payload.parent and parent is None:
+                raise ApplicationError(code="invalid", field="parent",
+                                       message="That message is not in this engagement's thread.")
+            posted = message_post(user=request.auth, thread=thread, body=payload.body, kind=payload.kind,
+                                  subject=record, parent=parent)
+            return 201, {"message": posted_message(posted), "kind": model_name, "id": id,
+                         "href": _href(model_name, id)}
+        return idempotency.once(request, run)
+
+    router.add_api_operation(f"/{resource.path}/{{id}}/messages", ["POST"], post_message,
+                             response={201: ActDone, **ERRORS}, tags=[resource.title],
+                             summary="Post to the engagement's thread (@username notifies)",
+                             operation_id=f"{model_name}_message")
+
+
 # --- People (to name an SA, a TAM or an engineer in an act) ---------------------------------------------------------
 
 
@@ -432,6 +534,7 @@ def _build() -> None:
         _add_reading(router, resource)
         if resource.model_name in KINDS:
             _add_acts(router, resource)
+            _add_messages(resource)
     api.add_router("", router)
 
 

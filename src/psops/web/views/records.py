@@ -108,7 +108,7 @@ def record_act(request, model_name: str, pk: int, code: str):
     return redirect(f"web:{target._meta.model_name}", target.pk)
 
 
-def _posted(posted: Message) -> str:
+def posted_message(posted: Message) -> str:
     if getattr(posted, "already_posted", False):
         return "Already posted: the thread keeps this message once."
     unseen = getattr(posted, "unseen_mentions", [])
@@ -133,7 +133,7 @@ def record_message(request, model_name: str, pk: int):
         attempt(request, lambda: message_post(user=request.user, thread=thread, body=form.cleaned_data["body"],
                                               kind=form.cleaned_data["kind"] or Message.Kind.COMMENT,
                                               subject=record, parent=parent),
-                success=_posted)
+                success=posted_message)
     else:
         messages.error(request, "Write a message before posting.")
     return redirect(f"web:{model_name}", pk)
