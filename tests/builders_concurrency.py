@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from django.apps import apps
 from django.db import connection
 from django.utils import timezone
@@ -32,6 +33,14 @@ from psops.sales import services as sales
 from psops.sales.models import Sow
 from psops.workflow import services as workflow
 from tests.factories import customer, make_deal, make_staff
+
+# The marks of a race test: it commits for real, and runs on PostgreSQL only (skipped elsewhere, with what to run).
+ON_POSTGRES = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="needs PostgreSQL: run with DATABASE_URL=postgres://psops:psops@127.0.0.1:5432/psops"),
+]
 
 # Under the 50,000 technical-review threshold, so the default policy asks only for 'rom-approval' (PS manager or
 # Dir. CS): the band for up to 1,000 users and 500 projects.

@@ -4,9 +4,7 @@ Only PostgreSQL has the row locks these acts rely on under real concurrency; SQL
 writes, so there the tests skip. CI runs them on PostgreSQL and checks that they ran (`.ci/run`).
 """
 
-import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from psops.activity.models import TimelineEvent
 from psops.approvals import services as approvals
@@ -18,14 +16,16 @@ from psops.delivery.models import Project
 from psops.estimating import services as estimating
 from psops.estimating.models import Rom
 from psops.workflow import services as workflow
-from tests.builders_concurrency import project_in_delivery, race, rom_waiting_for_approval, sow_signed, staff
+from tests.builders_concurrency import (
+    ON_POSTGRES,
+    project_in_delivery,
+    race,
+    rom_waiting_for_approval,
+    sow_signed,
+    staff,
+)
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="needs PostgreSQL: run with DATABASE_URL=postgres://psops:psops@127.0.0.1:5432/psops"),
-]
+pytestmark = ON_POSTGRES
 
 ROUNDS = 5
 User = get_user_model()

@@ -3,21 +3,14 @@ still running): one effect, and both get the same answer. Needs PostgreSQL's row
 
 import json
 
-import pytest
-from django.db import connection
 from django.test import Client
 
 from psops.api.models import IdempotentRequest
 from psops.api.services import token_create
 from psops.crm.models import Opportunity
-from tests.builders_concurrency import race, staff
+from tests.builders_concurrency import ON_POSTGRES, race, staff
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="needs PostgreSQL: run with DATABASE_URL=postgres://psops:psops@127.0.0.1:5432/psops"),
-]
+pytestmark = ON_POSTGRES
 
 ROUNDS = 5
 

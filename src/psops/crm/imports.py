@@ -123,8 +123,8 @@ def _xlsx_rows(path: str) -> Iterator[tuple[int, list[str]]]:
         book.close()
 
 
-def table(path: str, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """The file's rows after its first (the column names), as {column: text}; blank rows are left out."""
+def _opened(path: str, kind: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The file's column names (its first row, without trailing empty cells) and an iterator over the rows after."""
     rows = _xlsx_rows(path) if kind == "xlsx" else _csv_rows(path)
     try:
         _, header = next(rows)
@@ -133,6 +133,12 @@ def table(path: str, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
     names = [h.strip() for h in header]
     while names and not names[-1]:
         names.pop()
+    return names, rows
+
+
+def table(path: str, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """The file's rows after its first (the column names), as {column: text}; blank rows are left out."""
+    names, rows = _opened(path, kind)
     for count, (line, values) in enumerate(rows, start=1):
         if count > MAX_ROWS:
             raise _refuse(f"The file has more than {MAX_ROWS:,} rows; split it.")
@@ -144,14 +150,7 @@ def table(path: str, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def headers(path: str, kind: str) -> list[str]:
-    rows = _xlsx_rows(path) if kind == "xlsx" else _csv_rows(path)
-    try:
-        _, header = next(rows)
-    except StopIteration:
-        raise _refuse("The file is empty.") from None
-    names = [h.strip() for h in header]
-    while names and not names[-1]:
-        names.pop()
+    names, _ = _opened(path, kind)
     if not names or len(set(names)) != len(names) or "" in names:
         raise _refuse("The first line must name each column once (no empty or repeated names).")
     return names
