@@ -56,7 +56,8 @@ def test_a_deal_goes_from_scoping_to_paid_and_closed_through_the_api(api, people
         assert ps["kind"] == "psopportunity"
         sal.ok(f"/roms/{rom['id']}/submit")
         waiting = manager.get("/approvals/", state="pending").json()["items"]
-        assert [r["subject_id"] for r in waiting] == [rom["id"]]
+        version = sal.get(f"/roms/{rom['id']}").json()["current"]  # a ROM's approval is of its current version
+        assert [(r["kind"], r["subject_id"]) for r in waiting] == [("rom", version)]
         # 6. The PS manager approves it.
         manager.ok(f"/approvals/{waiting[0]['id']}/approve", {"comment": "Fits the usual shape."})
         # 7-8. The quote is built from the approved ROM, submitted (no approval needed) and sent.
