@@ -236,3 +236,20 @@ def test_batches_and_messages_go_through_the_same_services(api, people):
     assert posted["message"].startswith("Posted") and Message.objects.get().body.startswith("Kick-off")
     assert sal.post(f"/opportunities/{e.opp.pk}/messages", {"body": ""}).status_code == 422
     assert api("sal2").post(f"/opportunities/{e.opp.pk}/messages", {"body": "hi"}).status_code == 404
+
+
+def test_a_records_documents_are_listed_and_downloaded_by_whoever_sees_the_deal(api, people):
+    e = reach(people, "quote-sent")  # the quote's PDF is made at once when it is sent
+    listed = api("sal").get(f"/quotes/{e.quote.pk}/documents")
+    assert listed.status_code == 200
+    pdf = next(d for d in listed.json() if d["kind"] == "quote" and d["format"] == "pdf")
+    assert pdf["state"] == "ready" and pdf["href"] == f"/api/v1/documents/{pdf['id']}"
+    sal = api("sal")
+    file = sal.client.get(pdf["href"], HTTP_AUTHORIZATION=f"Bearer {sal.token}")
+    assert file.status_code == 200 and file["Content-Type"] == "application/pdf"
+    assert file.content.startswith(b"%PDF") and file["ETag"] == f'"{pdf["sha256"]}"'
+    other = api("sal2")
+    assert other.get(f"/quotes/{e.quote.pk}/documents").status_code == 404
+    refused = other.client.get(pdf["href"], HTTP_AUTHORIZATION=f"Bearer {other.token}")
+    assert refused.status_code == 404 and refused.json()["code"] == "not-found"
+    assert sal.client.get("/api/v1/documents/999999", HTTP_AUTHORIZATION=f"Bearer {sal.token}").status_code == 404

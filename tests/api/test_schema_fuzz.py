@@ -30,7 +30,7 @@ from psops.workflow.demo import ensure_users
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 6
+EXAMPLES = 4
 ROLES = ("sal", "psmanager", "finance", "admin")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

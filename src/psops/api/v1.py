@@ -36,10 +36,14 @@ from psops.core.errors import ApplicationError
 from psops.crm import services as crm
 from psops.crm.scope import account_scope
 from psops.delivery import services as delivery
+from psops.documents.models import Document
+from psops.documents.selectors import documents_on_page
+from psops.documents.services import read_bytes
 from psops.estimating import calculator
 from psops.estimating import services as estimating
 from psops.web import acts as act_registry
 from psops.web import kinds  # noqa: F401  (registers the record kinds and their acts)
+from psops.web.downloads import document_response
 from psops.web.lists import Listing, filters_of
 from psops.web.records import KINDS, visible
 from psops.web.views.deal_new import NewDealForm
@@ -505,6 +509,60 @@ def _add_messages(resource: Resource) -> None:
                              operation_id=f"{model_name}_message")
 
 
+# --- Documents ----------------------------------------------------------------------------------------------------
+
+
+class DocumentOut(Schema):
+    id: int
+    kind: str
+    format: str
+    version: int
+    state: str = Field(description="queued, rendering, ready or failed")
+    filename: str
+    sha256: str
+    created_at: dt.datetime
+    signed: str = Field(description="Who signed or accepted this very file ('' if nobody).")
+    warning: str = Field(description="Why the stored file is not the one signed ('' if it is).")
+    error: str
+    href: str | None = Field(description="Where to download it (ready documents only).")
+
+
+def _add_documents(resource: Resource) -> None:
+    model_name = resource.model_name
+
+    def list_documents(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
+        record = visible(request.auth, model_name, id)[1]
+        return [{"id": row.document.pk, "kind": row.document.kind, "format": row.document.format,
+                 "version": row.document.version, "state": row.document.state, "filename": row.document.filename,
+                 "sha256": row.document.sha256, "created_at": row.document.created_at, "signed": row.signed,
+                 "warning": row.warning, "error": row.document.error,
+                 "href": f"/api/v1/documents/{row.document.pk}" if row.document.state == Document.State.READY
+                 else None}
+                for row in documents_on_page(record) or []]
+
+    router.add_api_operation(f"/{resource.path}/{{id}}/documents", ["GET"], list_documents,
+                             response={200: list[DocumentOut], **ERRORS}, tags=[resource.title],
+                             summary="The record's documents, newest first (a page's worth)",
+                             operation_id=f"{model_name}_documents")
+
+
+@router.get("/documents/{id}", response={200: None, **ERRORS}, tags=["Documents"],
+            summary="Download a document (the file itself: PDF or Word)",
+            openapi_extra={"responses": {"200": {"description": "The file", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                    "schema": {"type": "string", "format": "binary"}}}}}})
+def document_download(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
+    document = Document.objects.select_related("opportunity").filter(pk=id, state=Document.State.READY).first()
+    if document is None or not request.auth.has_perm("crm.view_deal", document.opportunity):
+        raise Http404
+    data = read_bytes(document)
+    if data is None:
+        raise ApplicationError(code="file-missing", message=f"The file of {document} is missing from storage; make "
+                                                            "a new version from its record.")
+    return document_response(document, data)
+
+
 # --- People (to name an SA, a TAM or an engineer in an act) ---------------------------------------------------------
 
 
@@ -535,6 +593,7 @@ def _build() -> None:
         if resource.model_name in KINDS:
             _add_acts(router, resource)
             _add_messages(resource)
+            _add_documents(resource)
     api.add_router("", router)
 
 
