@@ -6,15 +6,22 @@ the next one meets."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 
+from psops.accounts import roles
 from psops.api.errors import status_of_refusal
 from psops.api.resources import RESOURCES
 from psops.api.services import token_create
+from psops.billing import services as billing
+from psops.core.errors import ApplicationError
+from psops.crm import services as crm
+from psops.delivery import services as delivery
 from psops.web import acts as act_registry
 from psops.web.records import KINDS
 from psops.workflow.demo import DEMO_USERS, ensure_users
@@ -79,3 +86,55 @@ def _check_person(client, username: str) -> None:
                 if response.status_code >= 400:
                     assert body["code"] not in ("forbidden", "not-now") and body["message"], (where, body)
     assert checked > 100 and refused > 0, username
+    _check_the_rest(client, user, auth)
+
+
+def _rule(check) -> ApplicationError | None:
+    try:
+        check()
+    except ApplicationError as refusal:
+        return refusal
+    return None
+
+
+def _check_the_rest(client, user, auth: dict) -> None:
+    """The lists and the operations across records: allowed exactly when the rule the page asks allows, refused
+    with that rule's words otherwise. A body of the right shape is sent, so the rule, not the schema, answers."""
+    for resource in RESOURCES:
+        listing = resource.listing
+        response = client.get(f"/api/v1/{resource.path}/", **auth)
+        where = f"{user.username} GET {resource.path}/"
+        if listing.may(user):
+            assert response.status_code == 200, where
+        else:
+            assert (response.status_code, response.json()["message"]) == (403, listing.refusal), where
+    holds = bool(user.is_superuser or roles.roles_of(user))
+    reads = {"/queues": holds, "/inbox": holds, "/dashboard": holds, "/search?q=acme": holds,
+             "/people/": holds, "/time/weeks": _rule(lambda: delivery.time_approve_week_check(user=user)) is None}
+    for path, allowed in reads.items():
+        response = client.get(f"/api/v1{path}", **auth)
+        assert response.status_code == (200 if allowed else 403), (user.username, path, response.content[:200])
+    week = str(timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday()))
+    posts = [
+        ("/opportunities/", {"account_name": "Matrix Ltd", "name": "Matrix", "segment": "large", "amount": "1",
+                             "currency": "USD", "close_date": "2030-01-31"},
+         lambda: crm.deal_open_check(user=user)),
+        ("/time/approve", {"engineer": user.pk, "week": week},
+         lambda: delivery.time_approve_week_check(user=user)),
+        ("/invoices/issue", {"invoices": [1]}, lambda: billing.invoices_issue_check(user=user)),
+        ("/payments", {"payments": [{"invoice": 1, "amount": "1.00", "received_on": "2026-01-02"}]},
+         lambda: billing.payment_record_check(user=user)),
+        ("/collections/remind", {}, lambda: billing.collection_remind_due_check(user=user)),
+    ]
+    for path, body, check in posts:
+        expected = _rule(check)
+        with transaction.atomic():
+            response = client.post(f"/api/v1{path}", json.dumps(body), content_type="application/json", **auth)
+            transaction.set_rollback(True)
+        where = (user.username, path, response.content[:300])
+        assert response.status_code < 500, where
+        if expected is not None:
+            assert response.status_code == status_of_refusal(expected), where
+            assert response.json()["message"] == expected.message, where
+        else:
+            assert response.status_code != 403 or response.json()["code"] != "forbidden", where

@@ -14,7 +14,7 @@ from django import forms
 from django.db import models
 
 from psops.approvals.models import ApprovalRequest
-from psops.billing.models import Invoice
+from psops.billing.models import CollectionCase, Invoice
 from psops.crm.models import Account, Contact, Opportunity, PSOpportunity
 from psops.crm.scope import account_scope, deal_scope
 from psops.crm.selectors import may_list_deals
@@ -33,6 +33,7 @@ class Resource:
     title: str  # for the OpenAPI tags: "Deals"
     listing: Listing
     exclude: tuple[str, ...] = ()
+    every: tuple[tuple[str, str], ...] = ()  # the list's filters that show every record (the detail reads through)
 
 
 def _through_deal(model: type[models.Model], via: str, state_field: str) -> Listing:
@@ -98,4 +99,6 @@ RESOURCES: list[Resource] = [
     Resource("sow", "sows", Sow, "Statements of work", _through_deal(Sow, "ps_opportunity__parent__", "state")),
     Resource("project", "projects", Project, "Projects", lists.PROJECTS),
     Resource("invoice", "invoices", Invoice, "Invoices", lists.INVOICES),
+    Resource("collectioncase", "collections", CollectionCase, "Collections", lists.COLLECTIONS,
+             every=(("state", "all"),)),
 ]

@@ -34,27 +34,26 @@ from psops.activity.services import message_post, thread_for
 from psops.billing import services as billing
 from psops.core.errors import ApplicationError
 from psops.crm import services as crm
-from psops.crm.scope import account_scope
 from psops.delivery import services as delivery
 from psops.documents.models import Document
-from psops.documents.selectors import documents_on_page
+from psops.documents.selectors import documents_on_page, downloadable
 from psops.documents.services import read_bytes
 from psops.estimating import calculator
 from psops.estimating import services as estimating
 from psops.web import acts as act_registry
 from psops.web import kinds  # noqa: F401  (registers the record kinds and their acts)
 from psops.web.downloads import document_response
+from psops.web.forms import NewDealForm, WeekForm
 from psops.web.lists import Listing, filters_of
 from psops.web.records import KINDS, visible
-from psops.web.views.deal_new import NewDealForm
 from psops.web.views.records import posted_message
-from psops.web.views.time import WeekForm
 
 from . import idempotency
 from .errors import ERRORS, error_response, status_of_refusal
 from .form_schemas import BIGGEST_ID, body_in_openapi, body_of, form_input, schema_of
 from .resources import RESOURCES, Resource
 from .services import user_of_token
+from .workspace import workspace
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +160,9 @@ class Person(Schema):
 def _detail(user, resource: Resource, pk: int) -> models.Model:
     if resource.model_name in KINDS:
         return visible(user, resource.model_name, pk)[1]
-    via = "account__" if resource.model_name == "contact" else ""
-    record = resource.model._default_manager.filter(account_scope(user, via=via), pk=pk).first()
+    if not resource.listing.may(user):
+        raise ApplicationError(code="forbidden", message=resource.listing.refusal)
+    record = resource.listing.rows(user, dict(resource.every)).filter(pk=pk).first()
     if record is None:
         raise Http404
     return record
@@ -553,8 +553,8 @@ def _add_documents(resource: Resource) -> None:
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
                     "schema": {"type": "string", "format": "binary"}}}}}})
 def document_download(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
-    document = Document.objects.select_related("opportunity").filter(pk=id, state=Document.State.READY).first()
-    if document is None or not request.auth.has_perm("crm.view_deal", document.opportunity):
+    document = downloadable(user=request.auth, pk=id)
+    if document is None:
         raise Http404
     data = read_bytes(document)
     if data is None:
@@ -595,6 +595,7 @@ def _build() -> None:
             _add_messages(resource)
             _add_documents(resource)
     api.add_router("", router)
+    api.add_router("", workspace)
 
 
 _build()

@@ -100,13 +100,17 @@ def opportunity_create(*, user: Any, account: Account, name: str, close_date: dt
     return opp
 
 
+def deal_open_check(*, user: Any) -> None:
+    require(user, "crm.create_opportunity", message="Only sales reps create deals.")
+
+
 def deal_open(*, user: Any, account: Account | None, account_name: str = "", contact_name: str = "",
               contact_email: str = "", contact_title: str = "", name: str, close_date: dt.date, segment: str,
               amount: Any = "0", currency: str = "USD", solutions_architect: Any = None,
               tam: Any = None) -> Opportunity:
     """Step 1 as a sales rep starts it (the new-deal page, the API): the customer's account (an existing one, or a
     new one named `account_name`), an optional first contact, the opportunity, and its SA and TAM. All or nothing."""
-    require(user, "crm.create_opportunity", message="Only sales reps create deals.")
+    deal_open_check(user=user)
     if account is None and not (account_name or "").strip():
         raise ApplicationError(code="invalid-account", message="Choose an existing account or name a new one.",
                                field="account_name")

@@ -4,6 +4,7 @@ stored file."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -61,3 +62,12 @@ def documents_on_page(record: models.Model) -> list[Row] | None:
         who, sha = signed.get(document.pk, ("", ""))
         rows.append(Row(document, who, signed_document_warning(document, sha) if who else ""))
     return rows
+
+
+def downloadable(*, user: Any, pk: int) -> Document | None:
+    """The ready document `pk` if `user` sees its deal, else None (not found, not ready and not theirs are one
+    answer, so ids cannot be probed). The download page and the API ask this one."""
+    document = Document.objects.select_related("opportunity").filter(pk=pk, state=Document.State.READY).first()
+    if document is None or not user.has_perm("crm.view_deal", document.opportunity):
+        return None
+    return document

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.views.decorators.http import require_GET
 
-from psops.documents.models import Document
+from psops.documents.selectors import downloadable
 from psops.documents.services import read_bytes
 
 from ..downloads import document_response
@@ -15,8 +15,8 @@ from ..downloads import document_response
 @require_GET
 @login_required
 def document_download(request, pk: int):
-    document = Document.objects.select_related("opportunity").filter(pk=pk, state=Document.State.READY).first()
-    if document is None or not request.user.has_perm("crm.view_deal", document.opportunity):
+    document = downloadable(user=request.user, pk=pk)
+    if document is None:
         raise Http404("There is no such document.")
     data = read_bytes(document)
     if data is None:

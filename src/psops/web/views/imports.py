@@ -63,7 +63,9 @@ def _admin(request) -> None:
 
 
 def _list(request, form=None, status=200):
-    page = paginate(request, ImportRun.objects.select_related("created_by").order_by("-created_at", "-pk"))
+    # The list shows no refused rows or column names: a run's kept errors (up to MAX_ERRORS_KEPT) stay unread.
+    runs = ImportRun.objects.select_related("created_by").defer("errors", "columns", "mapping", "summary")
+    page = paginate(request, runs.order_by("-created_at", "-pk"))
     return render(request, "web/imports.html", {"form": form or UploadForm(), "page": page,
                                                 "runs": list(page.object_list)}, status=status)
 

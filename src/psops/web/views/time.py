@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -19,22 +17,10 @@ from psops.core.errors import ApplicationError
 from psops.delivery.selectors import time_to_approve, time_weeks
 from psops.delivery.services import time_approve_week, time_approve_week_check
 
+from ..forms import WeekForm
 from .common import attempt, paginate, role_required
 
 WEEKS_PER_PAGE = 25
-
-
-class WeekForm(forms.Form):
-    """One engineer's week: the row of the list to open or approve."""
-    engineer = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True),
-                                      widget=forms.HiddenInput)
-    week = forms.DateField(widget=forms.HiddenInput)
-
-    def clean_week(self):
-        week = self.cleaned_data["week"]
-        if week.weekday() != 0:
-            raise forms.ValidationError("A week starts on a Monday.")
-        return week
 
 
 def _allowed(request) -> None:

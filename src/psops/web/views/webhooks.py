@@ -72,7 +72,7 @@ def webhook_new(request):
 def webhook(request, pk: int):
     _admin(request)
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
-    page = paginate(request, subscription.deliveries.order_by("-created_at", "-pk"))
+    page = paginate(request, subscription.deliveries.defer("body").order_by("-created_at", "-pk"))
     rows = list(page.object_list)
     for row in rows:
         row.subscription = subscription
