@@ -219,3 +219,55 @@ def test_a_hundred_thousand_rows_with_bad_ones_are_reported_and_nothing_is_writt
     assert run.state == "refused" and run.rows_total == BIG
     assert [(line, field) for line, field, _ in run.errors] == [(n + 2, f) for n, f in BAD_FIELDS.items()]
     assert Opportunity.objects.count() == 0 and Account.objects.count() == 0
+
+
+def test_the_commit_shows_its_progress_to_the_page_and_then_forgets_the_file(people, client, monkeypatch):
+    from django.core.files.storage import default_storage
+
+    run = run_through(people, as_csv([good(n) for n in range(10)]))
+    stored = run.stored
+    import_runs.import_commit(user=people["admin"], run=run)
+    monkeypatch.setattr(import_runs, "PROGRESS_EVERY", 3)
+    client.force_login(people["admin"])
+    seen, pages = [], []
+    real = import_runs._progress
+
+    def watch(r, done):
+        real(r, done)
+        # What another process sees meanwhile: the run's row still says what it said before the commit began (its
+        # updates are inside the commit's transaction), and the progress file says how far the worker is.
+        seen.append(import_runs.rows_read(r))
+        if done == 15:
+            pages.append(client.get(f"/imports/{r.pk}/").content.decode())
+
+    monkeypatch.setattr(import_runs, "_progress", watch)
+    assert import_runs.imports_work() == 1
+    assert max(seen) == 18 and 9 in seen  # two passes over 10 rows: the second counts on from the first
+    assert "15 of 20 rows read over the two passes" in pages[0] and 'value="15"' in pages[0]
+    run.refresh_from_db()
+    assert run.state == ImportRun.State.DONE and run.stored == "" and not default_storage.exists(stored)
+    assert not default_storage.exists(f"imports/{run.pk}.progress")
+    assert Opportunity.objects.filter(name__startswith="Deal ").count() == 10
+
+
+def test_prune_deletes_the_uploads_no_longer_needed_and_the_run_says_so(people, client):
+    import datetime as dt
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from psops.core.housekeeping import prune
+
+    old = import_runs.import_upload(user=people["admin"], upload=as_csv([good(1)]))
+    recent = import_runs.import_upload(user=people["admin"], upload=as_csv([good(2)]))
+    ImportRun.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=40))
+    assert prune()["import files"] == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.stored == "" and recent.stored and default_storage.exists(recent.stored)
+    refusal = assert_refused(lambda: import_runs.import_map(user=people["admin"], run=old, mapping=old.mapping),
+                             "not-now")
+    assert "upload it again" in refusal.message
+    client.force_login(people["admin"])
+    page = client.get(f"/imports/{old.pk}/")
+    assert page.status_code == 200 and "Choose the columns" in page.content.decode()

@@ -200,6 +200,10 @@ LOGIN_THROTTLE = {"ATTEMPTS": 5, "ADDRESS_ATTEMPTS": 20, "DELAY_SECONDS": 15, "M
 CACHES = {"default": env.cache("PSOPS_CACHE_URL", default="locmemcache://")}
 # The dashboards' figures are read from the database at most once in this many seconds per person (0: on every
 # view); the page says when they were read and offers to read them anew (decision 0013).
+# Webhook receivers on loopback, private, link-local or other non-public addresses: refused unless this is on (a
+# development machine has it on, so a receiver on this machine can be tried). A server that must reach a receiver
+# on its own network turns it on knowingly (decision 0019).
+PSOPS_WEBHOOKS_PRIVATE = env.bool("PSOPS_WEBHOOKS_PRIVATE", default=DEBUG)
 PSOPS_DASHBOARD_SECONDS = env.int("PSOPS_DASHBOARD_SECONDS", default=300)
 # "Read them anew" reads them at most this often per person: a script asking for fresh figures in a loop costs the
 # database one read per 30 seconds, not one per request.

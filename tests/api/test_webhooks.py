@@ -148,3 +148,51 @@ def test_only_an_administrator_subscribes_and_bad_subscriptions_change_nothing(p
     assert client.post(f"/webhooks/{subscription.pk}/active/").status_code == 302
     subscription.refresh_from_db()
     assert not subscription.active
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/h", "https://10.1.2.3/h", "https://[::1]/h", "https://localhost/h",
+                                 "https://169.254.169.254/latest/meta-data", "https://[::ffff:192.168.0.1]/h",
+                                 "https://0.0.0.0/h", "https://api.localhost/h"])
+def test_a_receiver_inside_the_network_is_refused_when_saved(people, settings, url):
+    settings.PSOPS_WEBHOOKS_PRIVATE = False
+    refusal = assert_refused(lambda: subscription_create(user=people["admin"], url=url, events=["quote.sent"]),
+                             "invalid-url")
+    assert "public addresses only" in refusal.message and "PSOPS_WEBHOOKS_PRIVATE" in refusal.message
+
+
+def test_a_name_resolving_inside_is_refused_at_each_attempt_and_nothing_is_sent(people, settings, receiver,
+                                                                                monkeypatch):
+    r = receiver([])
+    subscription_create(user=people["admin"], url=r.url, events=["quote.sent"])
+    # The name was public when saved; it resolves to this machine when the worker sends (the resolver is the
+    # system's: it is told what DNS would answer).
+    WebhookSubscription.objects.update(url=r.url.replace("127.0.0.1", "receiver.example.com"))
+    monkeypatch.setattr("psops.api.webhooks.socket.getaddrinfo",
+                        lambda host, *a, **k: [(2, 1, 6, "", ("127.0.0.1", 0))] if host == "receiver.example.com"
+                        else pytest.fail(f"resolved {host}"))
+    settings.PSOPS_WEBHOOKS_PRIVATE = False
+    reach(people, "quote-sent")
+    read_timeline(now=later())
+    assert send_due(now=later()) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.last_status is None and r.received == []
+    assert "public addresses only" in delivery.last_error and "127.0.0.1" in delivery.last_error
+
+
+def test_a_redirect_is_the_receivers_answer_and_is_not_followed(people, receiver):
+    target = receiver([])
+    hop = receiver([])
+    hop.statuses = []  # answers every POST with a redirect to the other receiver
+
+    def redirect(handler_self):
+        handler_self.send_response(307)
+        handler_self.send_header("Location", target.url)
+        handler_self.end_headers()
+
+    hop.server.RequestHandlerClass.do_POST = redirect
+    subscription_create(user=people["admin"], url=hop.url, events=["quote.sent"])
+    reach(people, "quote-sent")
+    read_timeline(now=later())
+    send_due(now=later())
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.last_status == 307 and delivery.state == "pending" and target.received == []

@@ -12,6 +12,12 @@ The request: `POST <url>` with `Content-Type: application/json`, `Psops-Event: <
 recomputes the HMAC, compares in constant time and refuses a `t` too far from its clock (replays).
 A 2xx answer is delivered; anything else (or no answer in TIMEOUT) is tried again after 1, 2, 4 … minutes, at most
 MAX_ATTEMPTS times, then marked failed. "Send again" on the page queues a delivery once more.
+
+Where psops may send (an administrator's URL must not become a way into the firm's own network): the receiver's
+host must resolve to public addresses only, checked when the URL is saved (an address written in the URL) and again
+before every attempt (what the name resolves to then); redirects are not followed, so a public receiver cannot pass
+the request on inside. settings.PSOPS_WEBHOOKS_PRIVATE lifts the address rule, for a development machine or a
+receiver deliberately on the firm's network.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import datetime as dt
 import fnmatch
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -103,6 +111,50 @@ def webhook_manage_check(*, user: Any) -> None:
         raise ApplicationError(code="forbidden", message=WHO)
 
 
+PRIVATE_REFUSED = ("psops sends webhooks to public addresses only; {host} is {what}. (An administrator of the server "
+                   "can allow receivers on the firm's own network with PSOPS_WEBHOOKS_PRIVATE=1.)")
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def destination_refusal(host: str, *, resolve: bool) -> str | None:
+    """Why psops may not send to `host` (None: it may). With `resolve`, every address the name has now is checked;
+    without, only an address written as the host (and localhost), as the URL is saved."""
+    if settings.PSOPS_WEBHOOKS_PRIVATE:
+        return None
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return PRIVATE_REFUSED.format(host=host, what="this machine")
+    try:
+        addresses = [str(ipaddress.ip_address(name))]
+    except ValueError:
+        if not resolve:
+            return None
+        try:
+            addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)})
+        except (OSError, UnicodeError) as failed:
+            return f"{host} could not be resolved ({failed})."
+    inside = [a for a in addresses if _not_public(a)]
+    if inside:
+        return PRIVATE_REFUSED.format(host=host, what=f"a non-public address ({', '.join(inside[:3])})")
+    return None
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the receiver's answer, recorded as a failure: psops does not follow it elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, PLR0913 (the library's signature)
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def _clean_url(url: str) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
@@ -115,6 +167,9 @@ def _clean_url(url: str) -> str:
     if parts.scheme == "http" and not settings.DEBUG and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
         raise ApplicationError(code="invalid-url", field="url",
                                message="Use https:// (plain http:// only reaches this machine).")
+    refused = destination_refusal(parts.hostname, resolve=False)
+    if refused:
+        raise ApplicationError(code="invalid-url", field="url", message=refused)
     return url
 
 
@@ -233,13 +288,16 @@ def _claim(now: dt.datetime, taken: list[int]) -> WebhookDelivery | None:
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
     """(status, the start of the answer, the error) of one attempt."""
     body = delivery.body.encode()
+    blocked = destination_refusal(urlsplit(delivery.subscription.url).hostname or "", resolve=True)
+    if blocked:
+        return None, "", blocked[:500]
     request = urllib.request.Request(delivery.subscription.url, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "psops-webhooks/1",
         "Psops-Event": delivery.event, "Psops-Delivery": str(delivery.pk),
         SIGNATURE_HEADER: sign(delivery.subscription.secret, body, int(time.time())),
     })
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310 (http(s) only, checked)
+        with _opener.open(request, timeout=TIMEOUT) as answer:  # noqa: S310 (http(s) only, checked)
             return answer.status, answer.read(2000).decode("utf-8", "replace"), ""
     except urllib.error.HTTPError as refused:
         return refused.code, refused.read(2000).decode("utf-8", "replace"), f"HTTP {refused.code}"

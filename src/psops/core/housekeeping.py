@@ -27,11 +27,19 @@ BATCH = 5000
 # Apps above core add the rows of theirs that only grow (the API's idempotency answers, webhook deliveries):
 # a name for the summary -> the rows to delete, given the cutoff.
 _more: dict[str, Callable[[dt.datetime], QuerySet]] = {}
+# ... and what is not rows (the uploads of finished imports): a name -> a call that deletes what is older than the
+# cutoff and returns how many it deleted.
+_calls: dict[str, Callable[[dt.datetime], int]] = {}
 
 
 def prune_register(name: str, rows: Callable[[dt.datetime], QuerySet]) -> None:
     """Add `rows(cutoff)` (what is done and older than the cutoff) to every prune, reported as `name`."""
     _more[name] = rows
+
+
+def prune_call_register(name: str, call: Callable[[dt.datetime], int]) -> None:
+    """Add `call(cutoff)` to every prune, its count reported as `name`."""
+    _calls[name] = call
 
 
 def _delete_in_batches(rows: QuerySet, batch: int) -> int:
@@ -64,5 +72,7 @@ def prune(*, keep_days: int = KEEP_DAYS, now: dt.datetime | None = None, batch: 
     }
     for name, rows in _more.items():
         counts[name] = _delete_in_batches(rows(cutoff), batch)
+    for name, call in _calls.items():
+        counts[name] = call(cutoff)
     logger.info("Pruned what was done before %s: %s", cutoff.isoformat(), counts)
     return counts

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -71,6 +72,9 @@ def import_map_check(*, user: Any, run: ImportRun) -> None:
     import_check(user=user)
     if run.state not in (ImportRun.State.MAPPING, ImportRun.State.REFUSED):
         raise ApplicationError(code="not-now", message="This import is past choosing its columns.")
+    if not run.stored:
+        raise ApplicationError(code="not-now", message="The uploaded file was removed after the days kept; upload it "
+                                                       "again to import it.")
 
 
 def import_map(*, user: Any, run: ImportRun, mapping: dict[str, str], default_segment: str = "",
@@ -95,6 +99,9 @@ def import_commit_check(*, user: Any, run: ImportRun) -> None:
     import_check(user=user)
     if run.state != ImportRun.State.READY:
         raise ApplicationError(code="not-now", message="Only a checked import with no refused row is imported.")
+    if not run.stored:
+        raise ApplicationError(code="not-now", message="The uploaded file was removed after the days kept; upload it "
+                                                       "again to import it.")
 
 
 def import_commit(*, user: Any, run: ImportRun) -> ImportRun:
@@ -142,18 +149,59 @@ def imports_work() -> int:
 
 def _finish(run: ImportRun, state: str, **fields: Any) -> None:
     ImportRun.objects.filter(pk=run.pk).update(state=state, finished_at=timezone.now(), claimed_at=None, **fields)
+    _progress_path(run).unlink(missing_ok=True)
+
+
+def _progress_path(run: ImportRun) -> Path:
+    return Path(default_storage.path(f"imports/{run.pk}.progress"))
 
 
 def _progress(run: ImportRun, done: int) -> None:
+    """Every PROGRESS_EVERY rows: on the run's row (the check), and, while importing, in a small file beside the
+    upload, since the commit's one transaction shows its row's updates only when it ends (the page reads the file:
+    `rows_read`). The commit reads the file twice (judge, then write): the second pass counts on from the first."""
     if done % PROGRESS_EVERY == 0:
         ImportRun.objects.filter(pk=run.pk).update(rows_done=done, claimed_at=timezone.now())
+        if run.state == ImportRun.State.IMPORTING:
+            _progress_path(run).write_text(str(done))
 
 
-def _judged(run: ImportRun) -> Iterator[tuple[imports.Row | None, list[tuple]]]:
+def rows_read(run: ImportRun) -> int:
+    """How many rows the worker has read of this run so far (while importing, of both passes over the file)."""
+    if run.state != ImportRun.State.IMPORTING:
+        return run.rows_done
+    try:
+        return int(_progress_path(run).read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _judged(run: ImportRun, passed: int = 0) -> Iterator[tuple[imports.Row | None, list[tuple]]]:
     judge = imports.Judge(run.default_segment)
     for done, (line, values) in enumerate(imports.table(_path(run), run.kind), start=1):
-        _progress(run, done)
+        _progress(run, passed + done)
         yield judge.row(line, values, run.mapping)
+
+
+def _forget_file(run: ImportRun) -> None:
+    """The upload (and any progress file), once no page or worker needs them (imported, or abandoned)."""
+    if run.stored and default_storage.exists(run.stored):
+        default_storage.delete(run.stored)
+    _progress_path(run).unlink(missing_ok=True)
+    ImportRun.objects.filter(pk=run.pk).update(stored="")
+
+
+def import_files_prune(cutoff: dt.datetime) -> int:
+    """`psops prune`: delete the uploads of runs imported, failed, or left untouched since `cutoff` (the run, its
+    summary and its refused rows stay). Returns how many files were deleted."""
+    from django.db.models import Q
+
+    done = Q(state__in=(ImportRun.State.DONE, ImportRun.State.FAILED))
+    left = Q(created_at__lt=cutoff) & ~Q(state__in=(ImportRun.State.CHECKING, ImportRun.State.IMPORTING))
+    runs = list(ImportRun.objects.exclude(stored="").filter(done | left).only("pk", "stored")[:10_000])
+    for run in runs:
+        _forget_file(run)
+    return len(runs)
 
 
 class Plan:
@@ -237,6 +285,8 @@ def commit_rows(run: ImportRun) -> None:
     except _Refused as refused:
         _finish(run, ImportRun.State.REFUSED, errors=sorted(refused.plan.errors),
                 error_count=refused.plan.error_count)
+    else:
+        _forget_file(run)  # imported: the file is not needed again (the run keeps its summary)
 
 
 def _write(run: ImportRun, accounts: dict[str, int]) -> dict[str, int]:
@@ -279,7 +329,7 @@ def _write(run: ImportRun, accounts: dict[str, int]) -> dict[str, int]:
         made["deals"] += len(deals)
         rows.clear()
 
-    for row, _ in _judged(run):
+    for row, _ in _judged(run, passed=run.rows_total or 0):
         assert row is not None  # the plan found no refused row
         rows.append(row)
         if len(rows) >= BATCH:

@@ -24,6 +24,7 @@ from psops.crm.import_runs import (
     import_map,
     import_map_check,
     import_upload,
+    rows_read,
 )
 from psops.crm.models import ImportRun
 
@@ -86,6 +87,8 @@ def imports_page(request):
 
 
 def _preview(run: ImportRun) -> list[list[str]]:
+    if not run.stored:
+        return []
     try:
         rows = itertools.islice(imports.table(imports_path(run), run.kind), PREVIEW_ROWS)
         return [[values.get(run.mapping.get(f, ""), "") if run.mapping.get(f) else "" for f in imports.FIELDS]
@@ -111,6 +114,9 @@ def import_page(request, pk: int, form=None, status=200):
         "preview": _preview(run) if mapping_form is not None else [],
         "can_commit": allows(import_commit_check, user=request.user, run=run),
         "working": run.state in (ImportRun.State.CHECKING, ImportRun.State.IMPORTING),
+        "importing": run.state == ImportRun.State.IMPORTING, "rows_read": rows_read(run),
+        # The commit reads the file twice (every row judged again, then written): its progress is over both passes.
+        "rows_to_read": (run.rows_total or 0) * (2 if run.state == ImportRun.State.IMPORTING else 1),
         "errors_kept": MAX_ERRORS_KEPT}, status=status)
 
 
