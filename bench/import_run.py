@@ -39,7 +39,8 @@ def main() -> None:
     done = time.perf_counter()
     from django.core.files.storage import default_storage
 
-    default_storage.delete(run.stored)
+    if run.stored:  # an imported file is deleted by the commit itself
+        default_storage.delete(run.stored)
     print(json.dumps({"state": run.state, "errors": run.errors[:3], "summary": run.summary,
                       "upload_s": checking - started, "check_s": checked - checking, "commit_s": done - checked,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -83,3 +83,43 @@ def test_every_operation_answers_as_its_schema_says(keep_the_test_connection):
 
             check()
     assert tried > 1000
+
+
+STATEFUL_EXAMPLES, STATEFUL_STEPS = 25, 8  # scenarios, and calls in each: the stated budget of the stateful run
+
+
+def test_following_the_documents_links_from_call_to_call_stays_in_its_schema(keep_the_test_connection):
+    """schemathesis's stateful run: scenarios of calls, each taking a record's id from the answer before it along
+    the links the document declares (a list to a record, a record to its acts, a new deal or ROM to its acts), as
+    the sales rep. Each scenario runs in a savepoint rolled back, so the next one meets the demo as it was."""
+    call_command("demo")
+    token = token_create(user=ensure_users()["sal"], name="stateful")[1]
+    # The deals' and ROMs' operations: a budget this small meets a link often only among a few dozen operations.
+    schema = (schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
+              .include(path_regex=r"^/api/v1/(opportunities|roms)/"))
+    followed = {"links": 0, "calls": 0}
+
+    class Scenario(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self):
+            self.savepoint = transaction.atomic()
+            self.savepoint.__enter__()
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self.savepoint.__exit__(None, None, None)
+
+        def step(self, input):
+            followed["calls"] += 1
+            followed["links"] += input.transition is not None and input.is_applied
+            return super().step(input)
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Scenario.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
+                                   deadline=None, derandomize=True, database=None,
+                                   suppress_health_check=list(HealthCheck)))
+    assert followed["calls"] >= STATEFUL_EXAMPLES and followed["links"] > 0, followed

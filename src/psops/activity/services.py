@@ -13,6 +13,7 @@ from django.core.mail import send_mail, send_mass_mail
 from django.db import models, transaction
 from django.utils import timezone
 
+from psops.core.bulk import insert_each
 from psops.core.errors import ApplicationError
 
 from . import steps
@@ -76,15 +77,19 @@ def events_record(*, actor: Any, verb: str, subject_model: type[models.Model],
     does. Returns how many were written."""
     user = actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None
     ct = ContentType.objects.get_for_model(subject_model)
+    label = getattr(actor, "label", "") or ("" if user else "system")
+    if verb not in steps.STARTED_BY and verb not in steps.ENDED_BY:  # nothing to clock: no instances needed back
+        return insert_each(TimelineEvent, ("actor", "actor_label", "verb", "message", "subject_type", "subject_id",
+                                           "thread", "data"),
+                           [(user.pk if user else None, label, verb, message[:500], ct.pk, subject_id, thread_id,
+                             (extra[0] if extra else None) or {}) for subject_id, thread_id, message, *extra in rows])
     events = TimelineEvent.objects.bulk_create(
-        (TimelineEvent(actor=user, actor_label=getattr(actor, "label", "") or ("" if user else "system"), verb=verb,
-                       message=message[:500], subject_type=ct, subject_id=subject_id, thread_id=thread_id,
-                       data=(extra[0] if extra else None) or {})
+        (TimelineEvent(actor=user, actor_label=label, verb=verb, message=message[:500], subject_type=ct,
+                       subject_id=subject_id, thread_id=thread_id, data=(extra[0] if extra else None) or {})
          for subject_id, thread_id, message, *extra in rows), batch_size=500)
-    if verb in steps.STARTED_BY or verb in steps.ENDED_BY:
-        for event in events:
-            steps.clock(verb=verb, subject_type=ct, subject_id=event.subject_id, thread=event.thread,
-                        at=event.created_at)
+    for event in events:
+        steps.clock(verb=verb, subject_type=ct, subject_id=event.subject_id, thread=event.thread,
+                    at=event.created_at)
     return len(events)
 
 

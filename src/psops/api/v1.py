@@ -182,6 +182,25 @@ def _filters_schema(resource: Resource, listing: Listing):
     return create_model(f"{resource.model.__name__}ListQuery", __base__=Schema, **fields)
 
 
+def act_operation_id(model_name: str, code: str) -> str:
+    return f"{model_name}_{code.replace('-', '_')}"
+
+
+def _links(status: int, pointer: str, operations: list[str]) -> dict:
+    """OpenAPI links from a response to the operations that take its record's id (`pointer` into the body): what a
+    client (and schemathesis's stateful run) follows from one call to the next."""
+    return {"responses": {status: {"links": {
+        op: {"operationId": op, "parameters": {"id": f"$response.body#{pointer}"}} for op in operations}}}}
+
+
+def _next_operations(model_name: str) -> list[str]:
+    """From a record: read it again, ask what may be done, and each of its acts."""
+    if model_name not in KINDS:
+        return [f"read_{model_name}"]
+    return [f"read_{model_name}", f"acts_{model_name}",
+            *(act_operation_id(model_name, act.code) for act in act_registry.acts_for(model_name))]
+
+
 def _add_reading(router: Router, resource: Resource) -> None:
     concrete = [f for f in resource.model._meta.concrete_fields if f.name not in resource.exclude]
     # A JSON column holds whatever its record keeps there (an object, a list): declared as any JSON value.
@@ -218,12 +237,13 @@ def _add_reading(router: Router, resource: Resource) -> None:
     def read_record(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
         return _detail(request.auth, resource, id)
 
+    name = resource.model_name
     router.add_api_operation(f"/{resource.path}/", ["GET"], list_records, response={200: page_of, **ERRORS},
                              tags=[resource.title], summary=f"List {resource.title.lower()}",
-                             operation_id=f"list_{resource.model_name}")
+                             operation_id=f"list_{name}", openapi_extra=_links(200, "/items/0/id", [f"read_{name}"]))
     router.add_api_operation(f"/{resource.path}/{{id}}", ["GET"], read_record, response={200: out, **ERRORS},
                              tags=[resource.title], summary=f"Read one of the {resource.title.lower()}",
-                             operation_id=f"read_{resource.model_name}")
+                             operation_id=f"read_{name}", openapi_extra=_links(200, "/id", _next_operations(name)[1:]))
 
 
 # --- Acts -------------------------------------------------------------------------------------------------------
@@ -305,10 +325,13 @@ def _add_act(router: Router, resource: Resource, act: act_registry.Act) -> None:
 
     refusal_words = ("The body is the act's form on the record page; the act is refused as on the page "
                      "(403 not yours, 409 not now, 422 a field).")
+    # A 200 leaves the caller on the same record: its next operations follow. (A 201 made a record whose kind
+    # depends on the act: its `href` says where it is.)
+    extra = {**body_in_openapi(body), **_links(200, "/id", _next_operations(model_name))}
     router.add_api_operation(f"/{resource.path}/{{id}}/{act.code}", ["POST"], do_act,
                              response={200: ActDone, 201: ActDone, **ERRORS}, tags=[resource.title],
-                             summary=act.label, description=refusal_words, openapi_extra=body_in_openapi(body),
-                             operation_id=f"{model_name}_{act.code.replace('-', '_')}")
+                             summary=act.label, description=refusal_words, openapi_extra=extra,
+                             operation_id=act_operation_id(model_name, act.code))
 
 
 # --- Acts that start a record, or work across records ---------------------------------------------------------------
@@ -331,7 +354,8 @@ NewDealBody = schema_of(NewDealForm, "NewDealBody")
 
 
 @router.post("/opportunities/", response={201: ActDone, **ERRORS}, tags=["Deals"],
-          summary="Start a deal (step 1): the account (existing or new), a first contact, the deal and its team")
+             summary="Start a deal (step 1): the account (existing or new), a first contact, the deal and its team",
+             openapi_extra=_links(201, "/id", _next_operations("opportunity")))
 def deal_create(request, payload: NewDealBody):  # type: ignore[valid-type]
     def run():
         data, _ = form_input("deal", payload)
@@ -370,7 +394,8 @@ def _answers(answers: dict) -> dict[str, str]:
 
 
 @router.post("/roms/", response={201: ActDone, **ERRORS}, tags=["ROMs"],
-          summary="Build a ROM with the services calculator (step 2)")
+             summary="Build a ROM with the services calculator (step 2)",
+             openapi_extra=_links(201, "/id", _next_operations("rom")))
 def rom_create(request, payload: RomNew):
     def run():
         deal = visible(request.auth, "opportunity", payload.opportunity)[1]
@@ -381,7 +406,8 @@ def rom_create(request, payload: RomNew):
 
 
 @router.post("/roms/{id}/revise", response={200: ActDone, **ERRORS}, tags=["ROMs"],
-          summary="Recalculate a ROM as a new version (after discovery, or a change of scope)")
+             summary="Recalculate a ROM as a new version (after discovery, or a change of scope)",
+             openapi_extra=_links(200, "/id", _next_operations("rom")))
 def rom_revise(request, payload: RomRevision, id: int = Path(..., ge=1, le=BIGGEST_ID)):
     def run():
         rom = visible(request.auth, "rom", id)[1]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from psops.accounts import roles
 from psops.activity.services import event_record, events_record
+from psops.core.bulk import insert_each
 from psops.core.errors import ApplicationError
 from psops.core.models import Timer
 
@@ -311,9 +312,8 @@ def _write(run: ImportRun, accounts: dict[str, int]) -> dict[str, int]:
             pair = (accounts[row.account.lower()], row.contact_email)
             if row.contact_email and pair not in contacts_there:
                 contacts_there.add(pair)
-                contacts.append(Contact(account_id=pair[0], name=row.contact_name, email=row.contact_email,
-                                        title=row.contact_title))
-        Contact.objects.bulk_create(contacts)
+                contacts.append((pair[0], row.contact_name, row.contact_email, row.contact_title))
+        insert_each(Contact, ("account", "name", "email", "title"), contacts)
         deals = [Opportunity(account_id=accounts[row.account.lower()], name=row.deal, owner_id=row.owner_id,
                              amount=row.amount, currency=row.currency, close_date=row.close_date,
                              segment=row.segment, stage=row.stage) for row in rows if row.deal]
