@@ -18,9 +18,11 @@ from psops.accounts import roles
 from psops.api.errors import status_of_refusal
 from psops.api.resources import RESOURCES
 from psops.api.services import token_create
+from psops.api.webhooks import webhook_manage_check
 from psops.billing import services as billing
 from psops.core.errors import ApplicationError
 from psops.crm import services as crm
+from psops.crm.import_runs import import_check
 from psops.delivery import services as delivery
 from psops.web import acts as act_registry
 from psops.web.records import KINDS
@@ -110,7 +112,10 @@ def _check_the_rest(client, user, auth: dict) -> None:
             assert (response.status_code, response.json()["message"]) == (403, listing.refusal), where
     holds = bool(user.is_superuser or roles.roles_of(user))
     reads = {"/queues": holds, "/inbox": holds, "/dashboard": holds, "/search?q=acme": holds,
-             "/people/": holds, "/time/weeks": _rule(lambda: delivery.time_approve_week_check(user=user)) is None}
+             "/people/": holds, "/time/weeks": _rule(lambda: delivery.time_approve_week_check(user=user)) is None,
+             "/webhooks": _rule(lambda: webhook_manage_check(user=user)) is None,
+             "/webhooks/events": _rule(lambda: webhook_manage_check(user=user)) is None,
+             "/imports/": _rule(lambda: import_check(user=user)) is None}
     for path, allowed in reads.items():
         response = client.get(f"/api/v1{path}", **auth)
         assert response.status_code == (200 if allowed else 403), (user.username, path, response.content[:200])
@@ -125,6 +130,8 @@ def _check_the_rest(client, user, auth: dict) -> None:
         ("/payments", {"payments": [{"invoice": 1, "amount": "1.00", "received_on": "2026-01-02"}]},
          lambda: billing.payment_record_check(user=user)),
         ("/collections/remind", {}, lambda: billing.collection_remind_due_check(user=user)),
+        ("/webhooks", {"url": "https://erp.example/hook", "events": ["quote.sent"]},
+         lambda: webhook_manage_check(user=user)),
     ]
     for path, body, check in posts:
         expected = _rule(check)

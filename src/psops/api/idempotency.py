@@ -42,13 +42,17 @@ def _key_of(request: HttpRequest) -> str | None:
     return key
 
 
-def once(request: HttpRequest, run: Callable[[], tuple[int, dict]]) -> Status:
-    """Answer `run()` (status, body) once per key; a replay gets the stored answer."""
+def once(request: HttpRequest, run: Callable[[], tuple[int, dict]], *, fingerprint: str | None = None) -> Status:
+    """Answer `run()` (status, body) once per key; a replay gets the stored answer. `fingerprint`: what identifies
+    the request when its body cannot be read again (a file upload, already parsed: its name, size and bytes)."""
     key = _key_of(request)
     if key is None:
         return Status(*run())
     user = request.auth  # type: ignore[attr-defined]
-    fingerprint = _fingerprint(request)
+    if fingerprint is None:
+        fingerprint = _fingerprint(request)
+    else:
+        fingerprint = hashlib.sha256(f"{request.method}\0{request.path}\0{fingerprint}".encode()).hexdigest()
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -49,6 +49,7 @@ from psops.web.records import KINDS, visible
 from psops.web.views.records import posted_message
 
 from . import idempotency
+from .administration import administration
 from .errors import ERRORS, error_response, status_of_refusal
 from .form_schemas import BIGGEST_ID, body_in_openapi, body_of, form_input, schema_of
 from .resources import RESOURCES, Resource
@@ -622,6 +623,7 @@ def _build() -> None:
             _add_documents(resource)
     api.add_router("", router)
     api.add_router("", workspace)
+    api.add_router("", administration)
 
 
 _build()

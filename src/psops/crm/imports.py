@@ -173,14 +173,16 @@ def proposed_mapping(columns: list[str], preset: dict[str, str] | None = None) -
 def check_mapping(mapping: dict[str, str], columns: list[str]) -> dict[str, str]:
     unknown = [f for f in mapping if f not in FIELDS]
     if unknown:
-        raise ApplicationError(code="invalid-mapping", message=f"Unknown fields: {', '.join(unknown)}.")
+        raise ApplicationError(code="invalid-mapping", field="mapping",
+                               message=f"Unknown fields: {', '.join(unknown)}.")
     mapping = {field: column for field, column in mapping.items() if column}
     for field, (label, required) in FIELDS.items():
         if required and field not in mapping:
             raise ApplicationError(code="invalid-mapping", field=field, message=f"Choose the column for: {label}.")
     missing = [c for c in mapping.values() if c not in columns]
     if missing:
-        raise ApplicationError(code="invalid-mapping", message=f"No such column in the file: {', '.join(missing)}.")
+        raise ApplicationError(code="invalid-mapping", field="mapping",
+                               message=f"No such column in the file: {', '.join(missing)}.")
     return mapping
 
 
