@@ -24,6 +24,7 @@ from psops.core.errors import ApplicationError
 from psops.crm import services as crm
 from psops.crm.import_runs import import_check
 from psops.delivery import services as delivery
+from psops.estimating import services as estimating
 from psops.web import acts as act_registry
 from psops.web.records import KINDS
 from psops.workflow.demo import DEMO_USERS, ensure_users
@@ -115,7 +116,8 @@ def _check_the_rest(client, user, auth: dict) -> None:
              "/people/": holds, "/time/weeks": _rule(lambda: delivery.time_approve_week_check(user=user)) is None,
              "/webhooks": _rule(lambda: webhook_manage_check(user=user)) is None,
              "/webhooks/events": _rule(lambda: webhook_manage_check(user=user)) is None,
-             "/imports/": _rule(lambda: import_check(user=user)) is None}
+             "/imports/": _rule(lambda: import_check(user=user)) is None,
+             "/calculator/templates": _rule(lambda: estimating.calculator_check(user=user)) is None}
     for path, allowed in reads.items():
         response = client.get(f"/api/v1{path}", **auth)
         assert response.status_code == (200 if allowed else 403), (user.username, path, response.content[:200])

@@ -125,3 +125,28 @@ def test_the_inbox_costs_the_same_whatever_it_holds(api, people):
     with CaptureQueriesContext(connection) as many:
         assert len(sal.get("/inbox").json()["items"]) == 25
     assert len(many) == len(one) <= 5, [q["sql"][:80] for q in many]
+
+
+def test_the_calculator_prices_without_saving_as_the_page_does(api, people):
+    from psops.estimating import calculator
+    from psops.estimating.models import Rom
+
+    sal = api("sal")
+    templates = {t["code"]: t for t in sal.get("/calculator/templates").json()}
+    assert set(templates) == set(calculator.TEMPLATES)
+    assert "users" in {q["name"] for q in templates["sm-to-saas"]["questions"]}
+    priced = sal.ok("/calculator/price", {"template": "sm-to-saas", "answers": {"users": 100, "projects": 500}},
+                    status=200)
+    expected = calculator.calculate("sm-to-saas", {"users": "100", "projects": "500"},
+                                    calculator.tables_from_db()).as_dict()
+    assert priced == expected and priced["currency"] == "USD" and priced["low"]
+    assert not Rom.objects.exists()
+    for body, field in (({"template": "nope"}, "template"), ({"template": "sm-to-saas", "answers": {"users": -1}},
+                                                             "users"),
+                        ({"template": "sm-to-saas", "answers": {"users": "lots"}}, "users"),
+                        ({"template": "sm-to-saas", "answers": {"x" * 61: 1}}, "answers")):
+        response = sal.post("/calculator/price", body)
+        assert response.status_code == 422 and response.json()["field"] == field, (body, response.json())
+    for who in ("finance", "psmanager"):
+        refused = api(who).post("/calculator/price", {"template": "sm-to-saas"})
+        assert refused.status_code == 403 and "calculator is for" in refused.json()["message"]

@@ -54,7 +54,7 @@ from .errors import ERRORS, error_response, status_of_refusal
 from .form_schemas import BIGGEST_ID, body_in_openapi, body_of, form_input, schema_of
 from .resources import RESOURCES, Resource
 from .services import user_of_token
-from .workspace import workspace
+from .workspace import answers_of, workspace
 
 log = logging.getLogger(__name__)
 
@@ -386,14 +386,6 @@ class RomRevision(Schema):
     assumptions: str = Field(default="", max_length=2000)
 
 
-def _answers(answers: dict) -> dict[str, str]:
-    for name, value in answers.items():
-        if len(name) > 60 or (isinstance(value, str) and len(value) > 60):
-            raise ApplicationError(code="invalid", field="answers",
-                                   message="answers: names and values have at most 60 characters.")
-    return {name: str(value) for name, value in answers.items()}
-
-
 @router.post("/roms/", response={201: ActDone, **ERRORS}, tags=["ROMs"],
              summary="Build a ROM with the services calculator (step 2)",
              openapi_extra=_links(201, "/id", _next_operations("rom")))
@@ -401,7 +393,7 @@ def rom_create(request, payload: RomNew):
     def run():
         deal = visible(request.auth, "opportunity", payload.opportunity)[1]
         rom = estimating.rom_create(user=request.auth, opportunity=deal, template=payload.template,
-                                    answers=_answers(payload.answers), assumptions=payload.assumptions)
+                                    answers=answers_of(payload.answers), assumptions=payload.assumptions)
         return _done(f"Saved as {rom}. Send it for approval when ready.", rom)
     return idempotency.once(request, run)
 
@@ -412,7 +404,7 @@ def rom_create(request, payload: RomNew):
 def rom_revise(request, payload: RomRevision, id: int = Path(..., ge=1, le=BIGGEST_ID)):
     def run():
         rom = visible(request.auth, "rom", id)[1]
-        version = estimating.rom_revise(user=request.auth, rom=rom, answers=_answers(payload.answers),
+        version = estimating.rom_revise(user=request.auth, rom=rom, answers=answers_of(payload.answers),
                                         assumptions=payload.assumptions)
         return _done(f"Saved as v{version.number} of {rom}. Send it for approval when ready.", rom, 200)
     return idempotency.once(request, run)

@@ -19,6 +19,8 @@ from psops.core.errors import ApplicationError
 from psops.crm.selectors import account_search, contact_search, opportunity_list
 from psops.delivery.selectors import time_weeks
 from psops.delivery.services import time_approve_week_check
+from psops.estimating import calculator
+from psops.estimating import services as estimating
 from psops.insights.panels import dashboard_kept
 from psops.web.views.dashboards import as_of_day
 from psops.workflow.selectors import Queue, project_next_step, work_queue
@@ -274,3 +276,83 @@ def dashboard(request, filters: Query[DashboardQuery]):
             "panels": [{"key": p.key, "title": p.title, "lead": p.lead, "rows": p.rows, "empty": p.empty,
                         "columns": [{"heading": c.heading, "numeric": c.numeric} for c in p.columns]}
                        for p in kept.panels]}
+
+
+# --- The services calculator, without saving -------------------------------------------------------------------------
+
+
+class QuestionOut(Schema):
+    name: str
+    label: str
+    help: str
+    default: int | None
+    min: int
+    max: int | None
+    required: bool
+
+
+class TemplateOut(Schema):
+    code: str
+    title: str
+    description: str
+    questions: list[QuestionOut]
+
+
+class PriceIn(Schema):
+    model_config = {"extra": "forbid"}
+    template: str = Field(max_length=40)
+    answers: dict[str, int | str] = Field(default_factory=dict, max_length=60)
+
+
+class LineOut(Schema):
+    code: str
+    description: str
+    quantity: int
+    low: str | None
+    high: str | None
+
+
+class FlagOut(Schema):
+    code: str
+    message: str
+
+
+class EstimateOut(Schema):
+    template: str
+    currency: str
+    low: str | None = Field(description="The range's low end, a decimal string (null: not priced, see flags).")
+    high: str | None
+    lines: list[LineOut]
+    flags: list[FlagOut]
+    assumptions: list[str]
+    table_versions: dict[str, int | None]
+    answers: dict[str, int] = Field(description="The answers as understood: defaults filled in.")
+
+
+@workspace.get("/calculator/templates", response={200: list[TemplateOut], **ERRORS}, tags=["ROMs"],
+               summary="The calculator's templates and their questions (with the active tables)")
+def calculator_templates(request):
+    estimating.calculator_check(user=request.auth)
+    tables = calculator.tables_from_db()
+    return [{"code": spec.code, "title": spec.title, "description": spec.description,
+             "questions": [vars(q) for q in calculator.questions_for(spec.code, tables)]}
+            for spec in calculator.TEMPLATES.values()]
+
+
+@workspace.post("/calculator/price", response={200: EstimateOut, **ERRORS}, tags=["ROMs"],
+                summary="Price answers with the calculator, saving nothing (the page's live preview)")
+def calculator_price(request, payload: PriceIn):
+    estimating.calculator_check(user=request.auth)
+    if payload.template not in calculator.TEMPLATES:
+        raise ApplicationError(code="unknown-template", field="template",
+                               message=f"template: one of {', '.join(sorted(calculator.TEMPLATES))}.")
+    return calculator.calculate(payload.template, answers_of(payload.answers), calculator.tables_from_db()).as_dict()
+
+
+def answers_of(answers: dict) -> dict[str, str]:
+    """The calculator's answers as the page's form gives them (text), each name and value bounded."""
+    for name, value in answers.items():
+        if len(name) > 60 or (isinstance(value, str) and len(value) > 60):
+            raise ApplicationError(code="invalid", field="answers",
+                                   message="answers: names and values have at most 60 characters.")
+    return {name: str(value) for name, value in answers.items()}

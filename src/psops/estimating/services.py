@@ -30,6 +30,18 @@ def _new_version(*, user: Any, rom: Rom, answers: dict, assumptions: str) -> Rom
     return version
 
 
+CALCULATOR_USERS = "The calculator is for sales reps, solutions architects and TAMs."
+
+
+def calculator_check(*, user: Any) -> None:
+    """Who prices with the calculator (the page and the API): the roles that build ROMs."""
+    from psops.accounts import roles
+
+    if not (getattr(user, "is_superuser", False)
+            or roles.has_role(user, roles.SALES_REP, roles.SOLUTIONS_ARCHITECT, roles.TAM)):
+        raise ApplicationError(code="forbidden", message=CALCULATOR_USERS)
+
+
 def rom_create(*, user: Any, opportunity: Opportunity, template: str, answers: dict,
                assumptions: str = "") -> Rom:
     """Step 2: the SAL or SA turns the scoping answers into a ROM with the services calculator."""

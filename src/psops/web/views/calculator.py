@@ -11,8 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
-from psops.accounts import roles
-from psops.accounts.roles import has_role
 from psops.core.errors import ApplicationError
 from psops.crm.models import Opportunity
 from psops.estimating import calculator, services
@@ -20,7 +18,6 @@ from psops.estimating.models import Rom
 
 from ..calculator_forms import ANSWER_PREFIX, AnswersForm, PickForm, initial_answers
 
-ESTIMATORS = (roles.SALES_REP, roles.SOLUTIONS_ARCHITECT, roles.TAM)
 # A ROM waiting for a decision cannot change (estimating.services.rom_revise says why).
 REVISABLE = (Rom.Status.DRAFT, Rom.Status.NEEDS_DISCOVERY, Rom.Status.REJECTED, Rom.Status.APPROVED)
 
@@ -64,8 +61,10 @@ def _estimate(form: AnswersForm, template: str, tables: calculator.Tables, *, qu
 @login_required
 def calculator_page(request) -> HttpResponse:
     user = request.user
-    if not (user.is_superuser or has_role(user, *ESTIMATORS)):
-        raise PermissionDenied("The calculator is for sales reps, solutions architects and TAMs.")
+    try:
+        services.calculator_check(user=user)
+    except ApplicationError as refusal:
+        raise PermissionDenied(refusal.message) from refusal
     data = request.POST if request.method == "POST" else request.GET
     rom = _rom(request, data.get("rom"))
     pick = None
