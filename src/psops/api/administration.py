@@ -19,7 +19,7 @@ from psops.crm.models import ImportRun
 
 from . import idempotency
 from .errors import ERRORS
-from .form_schemas import BIGGEST_ID
+from .form_schemas import BIGGEST_ID, body_in_openapi, schema_of
 from .models import WebhookDelivery, WebhookSubscription
 from .webhooks import (
     EVENTS,
@@ -34,6 +34,7 @@ PAGE_SIZE = 25
 MAX_PAGE = 10_000
 
 administration = Router()
+NO_BODY = body_in_openapi(schema_of(None, "NoBody"))  # an act that takes nothing: an empty JSON object, or none
 
 
 class PageQuery(Schema):
@@ -160,7 +161,7 @@ def webhook_deliveries(request, filters: Query[PageQuery], id: int = Path(..., g
 
 
 @administration.post("/webhooks/deliveries/{id}/resend", response={200: Done, **ERRORS}, tags=["Webhooks"],
-                     summary="Queue a delivered or failed delivery again")
+                     summary="Queue a delivered or failed delivery again", openapi_extra=NO_BODY)
 def webhook_resend(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
     def run():
         webhook_manage_check(user=request.auth)
@@ -266,7 +267,8 @@ def import_map(request, payload: MappingIn, id: int = Path(..., ge=1, le=BIGGEST
 
 
 @administration.post("/imports/{id}/commit", response={200: ImportOut, **ERRORS}, tags=["Imports"],
-                     summary="Import a checked file with no refused row: everything is written at once by the worker")
+                     summary="Import a checked file with no refused row: everything is written at once by the worker",
+                     openapi_extra=NO_BODY)
 def import_commit(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
     def run():
         import_runs.import_check(user=request.auth)

@@ -567,7 +567,7 @@ def _add_documents(resource: Resource) -> None:
 
 @router.get("/documents/{id}", response={200: None, **ERRORS}, tags=["Documents"],
             summary="Download a document (the file itself: PDF or Word)",
-            openapi_extra={"responses": {"200": {"description": "The file", "content": {
+            openapi_extra={"responses": {200: {"description": "The file", "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
                     "schema": {"type": "string", "format": "binary"}}}}}})
