@@ -271,3 +271,18 @@ def test_prune_deletes_the_uploads_no_longer_needed_and_the_run_says_so(people, 
     client.force_login(people["admin"])
     page = client.get(f"/imports/{old.pk}/")
     assert page.status_code == 200 and "Choose the columns" in page.content.decode()
+
+
+def test_a_mapping_without_a_segment_column_or_a_default_is_refused_before_any_row_is_read(people, client):
+    run = import_runs.import_upload(user=people["admin"], upload=as_csv([good(1)]))
+    mapping = {**run.mapping, "segment": ""}
+    refusal = assert_refused(lambda: import_runs.import_map(user=people["admin"], run=run, mapping=mapping),
+                             "invalid-mapping")
+    assert refusal.field == "default_segment" and "segment for rows without one" in refusal.message
+    client.force_login(people["admin"])
+    page = client.post(f"/imports/{run.pk}/map/", {**{f"map_{f}": c for f, c in mapping.items()}})
+    assert page.status_code == 400 and "segment for rows without one" in page.content.decode()
+    import_runs.import_map(user=people["admin"], run=run, mapping=mapping, default_segment="smb")
+    assert import_runs.imports_work() == 1
+    run.refresh_from_db()
+    assert run.state == ImportRun.State.READY

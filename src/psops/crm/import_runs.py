@@ -86,6 +86,9 @@ def import_map(*, user: Any, run: ImportRun, mapping: dict[str, str], default_se
     if default_segment and default_segment not in Segment.values:
         raise ApplicationError(code="invalid-segment", field="default_segment",
                                message=f"Unknown segment '{default_segment}'.")
+    if "segment" not in mapping and not default_segment:  # else every row would be refused for it, one by one
+        raise ApplicationError(code="invalid-mapping", field="default_segment",
+                               message="No column holds the segment: choose the segment for rows without one.")
     with transaction.atomic():
         if preset_name.strip():
             ImportPreset.objects.update_or_create(name=preset_name.strip()[:100],
