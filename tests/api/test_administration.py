@@ -111,3 +111,19 @@ def test_import_refusals_and_a_replayed_upload(api, people):
                       ).status_code == 422
     assert admin.get("/imports/99999").status_code == 404
     assert ImportRun.objects.get().state == "mapping"
+
+
+def test_the_integrity_report_says_which_promise_a_hand_edit_broke(api, people):
+    from psops.crm.models import PSOpportunity
+
+    e = reach(people, "rom-approved")
+    admin = api("admin")
+    kept = {row["name"]: row for row in admin.get("/integrity").json()}
+    assert "parent-alive" in kept and all(row["count"] == 0 for row in kept.values())
+    PSOpportunity.objects.filter(pk=e.ps.pk).update(stage="quoted")
+    type(e.opp).objects.filter(pk=e.opp.pk).update(stage="8-closed-lost")
+    broken = {row["name"]: row for row in admin.get("/integrity").json()}["parent-alive"]
+    assert broken["count"] == 1 and broken["violations"][0].startswith(f"PS opportunity {e.ps.pk}: ")
+    refused = api("finance").get("/integrity")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "The integrity check is the administrator's page."

@@ -28,6 +28,7 @@ from psops.estimating import services as estimating
 from psops.web import acts as act_registry
 from psops.web.records import KINDS
 from psops.workflow.demo import DEMO_USERS, ensure_users
+from psops.workflow.invariants import integrity_check
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +118,8 @@ def _check_the_rest(client, user, auth: dict) -> None:
              "/webhooks": _rule(lambda: webhook_manage_check(user=user)) is None,
              "/webhooks/events": _rule(lambda: webhook_manage_check(user=user)) is None,
              "/imports/": _rule(lambda: import_check(user=user)) is None,
-             "/calculator/templates": _rule(lambda: estimating.calculator_check(user=user)) is None}
+             "/calculator/templates": _rule(lambda: estimating.calculator_check(user=user)) is None,
+             "/integrity": _rule(lambda: integrity_check(user=user)) is None}
     for path, allowed in reads.items():
         response = client.get(f"/api/v1{path}", **auth)
         assert response.status_code == (200 if allowed else 403), (user.username, path, response.content[:200])

@@ -16,6 +16,7 @@ from ninja.files import UploadedFile
 from psops.crm import import_runs, imports
 from psops.crm.choices import Segment
 from psops.crm.models import ImportRun
+from psops.workflow import invariants
 
 from . import idempotency
 from .errors import ERRORS
@@ -275,3 +276,22 @@ def import_commit(request, id: int = Path(..., ge=1, le=BIGGEST_ID)):
         made = import_runs.import_commit(user=request.auth, run=_run(id))
         return 200, _import_answer(made)
     return idempotency.once(request, run)
+
+
+# --- The chain's promises -----------------------------------------------------------------------------------------
+
+
+class InvariantOut(Schema):
+    name: str
+    promise: str
+    count: int = Field(description="How many records break it (0: the promise is kept).")
+    violations: list[str] = Field(description="The first 200 of them: 'subject: what is wrong'.")
+
+
+@administration.get("/integrity", response={200: list[InvariantOut], **ERRORS}, tags=["Administration"],
+                    summary="The chain's promises, each with what breaks it (the integrity page)")
+def integrity(request):
+    invariants.integrity_check(user=request.auth)
+    return [{"name": row["name"], "promise": row["doc"], "count": row["count"],
+             "violations": [f"{v.subject}: {v.message}" for v in row["shown"]]}
+            for row in invariants.integrity_report()]

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
@@ -281,3 +282,24 @@ def violations(names: Iterable[str] | None = None) -> list[Violation]:
     for name in names or INVARIANTS:
         found.extend(INVARIANTS[name]())
     return found
+
+
+SHOWN = 200  # violations listed per invariant at most; the count is always exact
+
+
+def integrity_check(*, user: Any) -> None:
+    """Who reads the integrity report (the page and the API): an administrator."""
+    from psops.accounts.rules import is_administrator
+    from psops.core.errors import ApplicationError
+
+    if not is_administrator(user):
+        raise ApplicationError(code="forbidden", message="The integrity check is the administrator's page.")
+
+
+def integrity_report() -> list[dict[str, Any]]:
+    """Each invariant: its name, what it promises, how many records break it, and the first SHOWN of them."""
+    rows = []
+    for name, check in INVARIANTS.items():
+        found = list(check())
+        rows.append({"name": name, "doc": (check.__doc__ or "").strip(), "count": len(found), "shown": found[:SHOWN]})
+    return rows
