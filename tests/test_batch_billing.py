@@ -138,6 +138,7 @@ def test_a_bank_file_records_its_payments_and_settles_what_it_pays_off(people):
     ("paid already", "already-recorded", "Line 3: This payment"),
     ("zero", "invalid-amount", "Line 3: A payment is more than zero"),
     ("three places", "invalid-amount", "Line 3:"),
+    ("tomorrow", "invalid-date", "Line 3: A payment is recorded once received"),
 ])
 def test_one_bad_line_refuses_the_whole_file_and_names_it(people, second, code, says):
     fin = people["finance"]
@@ -150,7 +151,8 @@ def test_one_bad_line_refuses_the_whole_file_and_names_it(people, second, code, 
              "same reference": services.PaymentLine(a, half, today, "x-1", line=3),
              "paid already": services.PaymentLine(a, "10", today, "old", line=3),
              "zero": services.PaymentLine(a, "0", today, "X-3", line=3),
-             "three places": services.PaymentLine(a, "1.001", today, "X-3", line=3)}[second]
+             "three places": services.PaymentLine(a, "1.001", today, "X-3", line=3),
+             "tomorrow": services.PaymentLine(a, "1", today + dt.timedelta(days=1), "X-4", line=3)}[second]
     before = book()
     with pytest.raises(ApplicationError) as refused:
         services.payments_record(user=fin, lines=[services.PaymentLine(a, half, today, "X-1", line=2), third])
@@ -165,6 +167,11 @@ def test_a_payment_alone_is_refused_in_its_own_words(people):
                                 received_on=timezone.localdate())
     assert refused.value.code == "overpayment" and refused.value.message.startswith("INV-")
     assert refused.value.field == "amount"
+    before = book()
+    with pytest.raises(ApplicationError) as refused:  # a payment that has not come yet is not recorded
+        services.payment_record(user=people["finance"], invoice=a, amount="1",
+                                received_on=timezone.localdate() + dt.timedelta(days=1))
+    assert (refused.value.code, refused.value.field) == ("invalid-date", "received_on") and book() == before
 
 
 def csv_of(*rows, head="invoice,amount,received_on,reference"):

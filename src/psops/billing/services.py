@@ -403,7 +403,8 @@ def payment_record(*, user: Any, invoice: Invoice, amount: Any, received_on: dt.
 
 def payments_record(*, user: Any, lines: list[PaymentLine]) -> list[Payment]:
     """Record payments, one or a bank file's worth, all or none. Each line is judged as one payment is, on its
-    invoice's locked row and after the lines before it: an amount above zero in the invoice's currency, not a
+    invoice's locked row and after the lines before it: received today or before, an amount above zero in the
+    invoice's currency, not a
     payment already recorded (or repeated in the batch), an issued invoice, never more than it still owes. A
     refusal names the line. The batch writes one INSERT of payments, one UPDATE of the balances, one INSERT of
     events and one UPDATE of the collection cases, whatever its size."""
@@ -426,6 +427,10 @@ def payments_record(*, user: Any, lines: list[PaymentLine]) -> list[Payment]:
                 if value <= 0:
                     raise ApplicationError(code="invalid-amount", message="A payment is more than zero.",
                                            field="amount")
+                if line.received_on > timezone.localdate():
+                    raise ApplicationError(code="invalid-date", field="received_on",
+                                           message=f"A payment is recorded once received: {line.received_on} has "
+                                                   "not come yet.")
                 reference = (line.reference or "").strip()
                 if any(_is_double(e, value, line.received_on, reference, now) for e in earlier[invoice.pk]):
                     raise _double_refusal(invoice, value, line.received_on, reference)
