@@ -24,10 +24,12 @@ from .form_schemas import BIGGEST_ID, body_in_openapi, schema_of
 from .models import WebhookDelivery, WebhookSubscription
 from .webhooks import (
     EVENTS,
+    deliveries_of,
     delivery_resend,
     delivery_resend_check,
     subscription_create,
     subscription_set_active,
+    subscriptions_listed,
     webhook_manage_check,
 )
 
@@ -123,8 +125,7 @@ def webhook_events(request):
                     summary="The webhook subscriptions, newest first (25 a page; administrators)")
 def webhooks_list(request, filters: Query[PageQuery]):
     webhook_manage_check(user=request.auth)
-    rows = WebhookSubscription.objects.select_related("created_by").order_by("-created_at", "-pk")
-    return [_subscription_out(row) for row in _page(rows, filters.page)]
+    return [_subscription_out(row) for row in _page(subscriptions_listed(), filters.page)]
 
 
 @administration.post("/webhooks", response={201: Subscribed, **ERRORS}, tags=["Webhooks"],
@@ -154,7 +155,7 @@ def webhook_active(request, payload: ActiveIn, id: int = Path(..., ge=1, le=BIGG
                     summary="A subscription's delivery log, newest first (25 a page)")
 def webhook_deliveries(request, filters: Query[PageQuery], id: int = Path(..., ge=1, le=BIGGEST_ID)):
     webhook_manage_check(user=request.auth)
-    rows = _subscription(id).deliveries.defer("body").order_by("-created_at", "-pk")
+    rows = deliveries_of(_subscription(id))
     return [{"id": d.pk, "event": d.event, "state": d.state, "attempts": d.attempts, "created_at": d.created_at,
              "next_attempt_at": d.next_attempt_at, "last_attempt_at": d.last_attempt_at,
              "last_status": d.last_status, "last_response": d.last_response, "last_error": d.last_error}
@@ -230,8 +231,7 @@ def _import_out(run: ImportRun, *, full: bool = True) -> dict:
                     summary="The imports, newest first (25 a page; administrators; read one for its details)")
 def imports_list(request, filters: Query[PageQuery]):
     import_runs.import_check(user=request.auth)
-    rows = ImportRun.objects.defer("errors", "columns", "mapping", "summary").order_by("-created_at", "-pk")
-    return [_import_out(run, full=False) for run in _page(rows, filters.page)]
+    return [_import_out(run, full=False) for run in _page(import_runs.runs_listed(), filters.page)]
 
 
 @administration.post("/imports/", response={201: ImportOut, **ERRORS}, tags=["Imports"],

@@ -181,6 +181,16 @@ def _clean_events(events: list[str]) -> list[str]:
     return sorted(set(events))
 
 
+def subscriptions_listed() -> Any:
+    """The subscriptions, newest first, with who made them (the page and the API list these)."""
+    return WebhookSubscription.objects.select_related("created_by").order_by("-created_at", "-pk")
+
+
+def deliveries_of(subscription: WebhookSubscription) -> Any:
+    """A subscription's delivery log, newest first, without the bodies sent."""
+    return subscription.deliveries.defer("body").order_by("-created_at", "-pk")
+
+
 def subscription_create(*, user: Any, url: str, events: list[str], description: str = "") -> WebhookSubscription:
     """A new subscription; its `secret` is read from the returned row once, to show it."""
     webhook_manage_check(user=user)

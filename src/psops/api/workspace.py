@@ -14,6 +14,7 @@ from ninja import Field, Query, Router, Schema
 
 from psops.accounts import roles
 from psops.activity.models import Notification
+from psops.activity.selectors import unread_notifications
 from psops.activity.services import notifications_mark_read
 from psops.core.errors import ApplicationError
 from psops.crm.selectors import account_search, contact_search, opportunity_list
@@ -135,7 +136,7 @@ def inbox(request, filters: Query[InboxQuery]):
         rows = rows.filter(read_at__isnull=True)
     start = (filters.page - 1) * PAGE_SIZE
     got = list(rows.order_by("-created_at", "-id")[start:start + PAGE_SIZE + 1])
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).values("pk")[:1000].count()
+    unread = unread_notifications(user).values("pk")[:1000].count()
     items = []
     for note in got[:PAGE_SIZE]:
         kind = note.subject_type.model if note.subject_type is not None else None

@@ -69,6 +69,12 @@ def import_upload(*, user: Any, upload: Any) -> ImportRun:
     return run
 
 
+def runs_listed() -> models.QuerySet[ImportRun]:
+    """The imports, newest first, as a list shows them: without their kept errors, columns, mapping and summary."""
+    return (ImportRun.objects.select_related("created_by").defer("errors", "columns", "mapping", "summary")
+            .order_by("-created_at", "-pk"))
+
+
 def import_map_check(*, user: Any, run: ImportRun) -> None:
     import_check(user=user)
     if run.state not in (ImportRun.State.MAPPING, ImportRun.State.REFUSED):

@@ -25,6 +25,7 @@ from psops.crm.import_runs import (
     import_map_check,
     import_upload,
     rows_read,
+    runs_listed,
 )
 from psops.crm.models import ImportRun
 
@@ -64,9 +65,7 @@ def _admin(request) -> None:
 
 
 def _list(request, form=None, status=200):
-    # The list shows no refused rows or column names: a run's kept errors (up to MAX_ERRORS_KEPT) stay unread.
-    runs = ImportRun.objects.select_related("created_by").defer("errors", "columns", "mapping", "summary")
-    page = paginate(request, runs.order_by("-created_at", "-pk"))
+    page = paginate(request, runs_listed())
     return render(request, "web/imports.html", {"form": form or UploadForm(), "page": page,
                                                 "runs": list(page.object_list)}, status=status)
 

@@ -13,10 +13,12 @@ from django.views.decorators.http import require_POST
 from psops.api.models import WebhookDelivery, WebhookSubscription
 from psops.api.webhooks import (
     EVENTS,
+    deliveries_of,
     delivery_resend,
     delivery_resend_check,
     subscription_create,
     subscription_set_active,
+    subscriptions_listed,
     webhook_manage_check,
 )
 from psops.core.errors import ApplicationError
@@ -40,7 +42,7 @@ def _admin(request) -> None:
 
 
 def _list(request, *, form=None, made=None, status=200):
-    page = paginate(request, WebhookSubscription.objects.select_related("created_by").order_by("-created_at", "-pk"))
+    page = paginate(request, subscriptions_listed())
     return render(request, "web/webhooks.html", {"form": form or SubscriptionForm(), "page": page,
                                                  "subscriptions": list(page.object_list), "made": made},
                   status=status)
@@ -72,7 +74,7 @@ def webhook_new(request):
 def webhook(request, pk: int):
     _admin(request)
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
-    page = paginate(request, subscription.deliveries.defer("body").order_by("-created_at", "-pk"))
+    page = paginate(request, deliveries_of(subscription))
     rows = list(page.object_list)
     for row in rows:
         row.subscription = subscription
